@@ -1,0 +1,41 @@
+"""The `vlagent` command line.
+
+Every subcommand lives in its own module under `agent.commands` and is registered here,
+explicitly, in one list. Command modules import only typer at module level so that
+`vlagent --help` stays fast and never imports torch.
+"""
+
+import typer
+
+from agent.commands.version import version
+
+app = typer.Typer(
+    name="vlagent",
+    help="A visual agent runtime for phones and robots.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+COMMANDS = {
+    "version": version,
+}
+
+
+
+@app.callback()
+def _root() -> None:
+    """A visual agent runtime for phones and robots."""
+
+
+for _name, _function in COMMANDS.items():
+    app.command(_name)(_function)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""vlagent's perception stage: frame sources, the Qwen2-VL processor, model, export, engine and box grammar."""

@@ -1,0 +1,1 @@
+"""The Qwen2-VL model in torch (definition, export and training only; never on the runtime path)."""

@@ -1,0 +1,1 @@
+"""Frame sources: each turns a screen or camera into a Frame."""
