@@ -15,7 +15,6 @@ contract is the point: a library affine matrix would hide the sizes and the rota
 """
 
 from dataclasses import dataclass
-from typing import Union
 
 Size = tuple[float, float]  # (width, height) in the space's own units
 Box = tuple[float, float, float, float]  # (x1, y1, x2, y2)
@@ -123,7 +122,7 @@ class Rotate:
         return {"kind": "rotate", "quarter_turns": self.quarter_turns, "src": list(self.src)}
 
 
-Step = Union[Scale, Offset, Rotate]
+Step = Scale | Offset | Rotate
 
 
 @dataclass(frozen=True)
@@ -136,7 +135,7 @@ class Chain:
         steps = tuple(self.steps)
         if not steps:
             raise CoordinateError("a Chain needs at least one step; use identity(size)")
-        for before, after in zip(steps, steps[1:]):
+        for before, after in zip(steps, steps[1:], strict=False):
             if not _same_size(before.dst, after.src):
                 raise CoordinateError(f"chain mismatch: {type(before).__name__} ends in {before.dst}, "
                                       f"{type(after).__name__} starts from {after.src}")
@@ -165,7 +164,7 @@ class Chain:
         return {"kind": "chain", "steps": [step.to_dict() for step in self.steps]}
 
 
-Transform = Union[Scale, Offset, Rotate, Chain]
+Transform = Scale | Offset | Rotate | Chain
 
 
 def _same_size(a: Size, b: Size) -> bool:

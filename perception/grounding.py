@@ -139,7 +139,7 @@ def _to_shapes(points: list[Point], offset: int, quad: bool, strict: bool) -> tu
     if len(points) % 2:
         raise GroundingParseError(offset, f"a box needs 2 points per box, got {len(points)}")
     boxes = []
-    for (x1, y1), (x2, y2) in zip(points[0::2], points[1::2]):
+    for (x1, y1), (x2, y2) in zip(points[0::2], points[1::2], strict=True):
         if strict and (x1 > x2 or y1 > y2):
             raise GroundingParseError(offset, "box corners are inverted")
         boxes.append((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)))

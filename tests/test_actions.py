@@ -5,6 +5,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from agent.actions import (
     ACTION_TYPES,
@@ -130,7 +131,7 @@ def test_key_names_are_canonicalised():
 
 def test_actions_are_immutable_and_defaults_are_documented():
     tap = Tap(x=1, y=2)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         tap.x = 5  # frozen: a recorded action can never change after validation
     assert Finish().status == "success"
     assert Drag(x1=0, y1=0, x2=1, y2=1).seconds == 1.0
