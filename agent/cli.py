@@ -7,6 +7,7 @@ explicitly, in one list. Command modules import only typer at module level so th
 
 import typer
 
+from agent.commands.tasks import tasks
 from agent.commands.version import version
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
 
 COMMANDS = {
     "version": version,
+    "tasks": tasks,
 }
 
 

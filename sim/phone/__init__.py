@@ -1,0 +1,11 @@
+"""A simulated Android phone: rendered frames, a UI tree, apps with state, and input.
+
+`Phone` is the entry point; `PhoneState` is everything tasks check; `find_app` resolves
+an app label or package. See sim/phone/phone.py for the input contract (device px).
+"""
+
+from sim.phone.apps.catalog import APPS, AppInfo, UnknownAppError, find_app
+from sim.phone.phone import Phone, PhoneInputError
+from sim.phone.state import PhoneState
+
+__all__ = ["APPS", "AppInfo", "Phone", "PhoneInputError", "PhoneState", "UnknownAppError", "find_app"]
