@@ -7,6 +7,12 @@ explicitly, in one list. Command modules import only typer at module level so th
 
 import typer
 
+from agent.commands.act import act
+from agent.commands.import_episodes import import_androidcontrol
+from agent.commands.observe import observe
+from agent.commands.replay import replay
+from agent.commands.report import report
+from agent.commands.run import run
 from agent.commands.tasks import tasks
 from agent.commands.version import version
 
@@ -20,6 +26,12 @@ app = typer.Typer(
 
 COMMANDS = {
     "version": version,
+    "run": run,
+    "replay": replay,
+    "report": report,
+    "observe": observe,
+    "act": act,
+    "import-androidcontrol": import_androidcontrol,
     "tasks": tasks,
 }
 

@@ -1,0 +1,58 @@
+"""Helpers shared by the agent commands: KEY=VALUE options, config assembly, clean failures.
+
+Only typer at module level; everything else is imported where it is used.
+"""
+
+import json
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+
+USAGE_ERROR = 2
+
+
+def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
+    """Print `message` to stderr and exit with `code` (2: bad input or setup)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def parse_pairs(items: list[str] | None, what: str) -> dict[str, Any]:
+    """["width=540", "fresh=true", "name=x"] -> {"width": 540, "fresh": True, "name": "x"}.
+
+    Values are read as JSON when they parse (numbers, booleans, lists), else kept as text.
+    """
+    pairs: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"{what} {item!r} is not KEY=VALUE")
+        try:
+            pairs[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            pairs[key.strip()] = value
+    return pairs
+
+
+def build_config(config_file: Path | None, overrides: dict[str, Any]):
+    """Defaults < `config_file` < `overrides` (dotted keys; None values are skipped)."""
+    from agent.config import AgentConfig, apply_overrides, load_config
+    from agent.errors import ConfigError
+
+    try:
+        config = load_config(config_file) if config_file is not None else AgentConfig()
+        return apply_overrides(config, overrides)
+    except ConfigError as error:
+        fail(str(error))
+
+
+def open_env_or_fail(spec: str, options: dict[str, Any]):
+    """Open the env named by `spec`, turning setup errors into a clean exit."""
+    from agent.errors import ConfigError
+    from agent.registry import RegistryError, open_env
+
+    try:
+        return open_env(spec, options)
+    except (RegistryError, ConfigError, ValueError, OSError) as error:
+        fail(f"cannot open env {spec!r}: {error}")

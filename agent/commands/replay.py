@@ -1,0 +1,112 @@
+"""`vlagent replay EPISODES... --policy P`: offline teacher-forced step accuracy.
+
+Each EPISODES item is an episode directory, a directory searched for episode
+directories (a dataset), or an AndroidControl JSON/JSONL file (imported on the fly into a
+temporary directory; see agent.importers.androidcontrol). Prints a per-episode and an
+aggregate table, or JSON with --json. Exit status 0 when everything was scored.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agent.commands.common import fail, parse_pairs
+
+
+def find_episodes(paths: list[Path], scratch: Path) -> list[Path]:
+    """Episode directories named by `paths`, importing AndroidControl files into `scratch`."""
+    from agent.errors import EpisodeFormatError
+    from agent.importers.androidcontrol import import_file
+
+    found: list[Path] = []
+    for path in paths:
+        if path.is_file() and path.suffix in (".json", ".jsonl") and path.name != "episode.json":
+            try:
+                found += import_file(path, scratch / f"{len(found)}-{path.stem}")
+            except EpisodeFormatError as error:
+                fail(str(error))
+        elif (path / "episode.json").is_file() or path.name == "episode.json":
+            found.append(path if path.is_dir() else path.parent)
+        elif path.is_dir():
+            found += sorted(p.parent for p in path.rglob("episode.json"))
+        else:
+            fail(f"{path}: not an episode directory, a dataset directory or an AndroidControl JSON file")
+    if not found:
+        fail("no episodes found")
+    return found
+
+
+def _tables(scores, aggregate):
+    from rich.table import Table
+
+    table = Table(title="Episodes")
+    for column in ("episode", "steps", "type acc", "step acc", "cut off"):
+        table.add_column(column, justify="left" if column == "episode" else "right")
+    for score, episode in scores:
+        tally = score.tally
+        table.add_row(str(episode.path), str(tally.steps), f"{tally.type_accuracy:.1%}", f"{tally.step_accuracy:.1%}",
+                      "-" if episode.cut_off_step is None else str(episode.cut_off_step))
+    summary = Table(title="Aggregate (micro-averaged over steps)")
+    for column in ("action type", "steps", "matches", "accuracy"):
+        summary.add_column(column, justify="left" if column == "action type" else "right")
+    for kind, count in sorted(aggregate.by_type.items()):
+        matches = aggregate.matches_by_type[kind]
+        summary.add_row(kind, str(count), str(matches), f"{matches / count:.1%}")
+    summary.add_row("[bold]all (type match)[/]", str(aggregate.steps), str(aggregate.type_matches),
+                    f"{aggregate.type_accuracy:.1%}")
+    summary.add_row("[bold]all (step match)[/]", str(aggregate.steps), str(aggregate.matches),
+                    f"{aggregate.step_accuracy:.1%}")
+    return table, summary
+
+
+def replay(
+    episodes: Annotated[list[Path], typer.Argument(help="Episode dirs, dataset dirs, or AndroidControl JSON files.")],
+    policy: Annotated[str, typer.Option("--policy", help="Policy name (see agent.registry.POLICIES).")],
+    policy_opt: Annotated[list[str], typer.Option("--policy-opt", help="Policy option KEY=VALUE (repeatable).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print per-episode and aggregate scores as JSON.")] = False,
+) -> None:
+    """Score a policy offline against recorded episodes (teacher forcing)."""
+    import json
+    import tempfile
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from agent.episode import load_episode
+    from agent.errors import EpisodeFormatError
+    from agent.metrics import Tally
+    from agent.registry import PolicyContext, RegistryError, make_policy
+    from agent.replay import score_episode
+
+    options = parse_pairs(policy_opt, "--policy-opt")
+    console = Console(stderr=True)
+    with tempfile.TemporaryDirectory(prefix="vlagent-import-") as scratch:
+        try:
+            loaded = [load_episode(path) for path in find_episodes(list(episodes), Path(scratch))]
+        except EpisodeFormatError as error:
+            fail(str(error))
+        scores, aggregate = [], Tally()
+        total = sum(sum(1 for s in e.steps if s.get("action") is not None) for e in loaded)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            bar = progress.add_task("replaying", total=total)
+            for episode in loaded:
+                progress.update(bar, description=episode.path.name)
+                try:
+                    the_policy = make_policy(policy, PolicyContext(episode_meta=episode.meta, options=options))
+                except (RegistryError, ValueError, OSError) as error:
+                    fail(f"{episode.path}: cannot make policy {policy!r}: {error}")
+                try:
+                    score = score_episode(episode, the_policy, on_step=lambda *_: progress.advance(bar))
+                except EpisodeFormatError as error:
+                    fail(f"{episode.path}: {error}")
+                scores.append((score, episode))
+                aggregate.merge(score.tally)
+    if json_output:
+        typer.echo(json.dumps({"policy": policy, "aggregate": aggregate.to_dict(),
+                               "episodes": [{**s.to_dict(), "cut_off_step": e.cut_off_step} for s, e in scores]}))
+        return
+    out = Console()
+    for table in _tables(scores, aggregate):
+        out.print(table)

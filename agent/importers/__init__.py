@@ -1,0 +1,1 @@
+"""Importers: released agent datasets -> vlagent episode directories."""

@@ -1,0 +1,92 @@
+"""Names -> implementations, for the CLI and config files.
+
+Four explicit tables map a name to a factory given as a "module:attribute" string; the
+module is imported only when that name is used, so listing or choosing one never imports
+the others (or torch). Nothing registers itself on import. To add an implementation, add
+one line here.
+
+Factory signatures:
+- ENVS[name](spec_argument, options) -> agent.envs.Env, where "sim-phone:3" gives
+  spec_argument "3" (None when absent) and options is the config's `env_options`;
+- POLICIES[name](context: PolicyContext) -> Policy;
+- SOURCES / ACTUATORS[name](**options) -> FrameSource / Actuator, for composing by hand.
+"""
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+ENVS: dict[str, str] = {
+    "sim-phone": "agent.envs:open_sim_phone",
+    "adb": "agent.adb_env:open_adb",
+}
+
+POLICIES: dict[str, str] = {
+    "oracle": "agent.sim_oracle:make_oracle_policy",
+    "scripted": "policies.scripted:from_context",
+}
+
+SOURCES: dict[str, str] = {
+    "sim-phone": "perception.sources.sim:SimSource",
+    "adb": "perception.sources.adb:AdbSource",
+}
+
+ACTUATORS: dict[str, str] = {
+    "sim-phone": "actuators.sim:SimActuator",
+    "adb": "actuators.adb:AdbActuator",
+}
+
+
+class RegistryError(LookupError):
+    """An unknown name, or a factory string that does not import."""
+
+
+@dataclass
+class PolicyContext:
+    """What a policy factory may use: the env (None in offline replay), the task (None when
+    unknown), the episode metadata in replay, and free-form options from config/CLI."""
+
+    env: Any = None
+    task: Any = None
+    episode_meta: dict[str, Any] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve(table: dict[str, str], name: str, kind: str) -> Any:
+    """Import and return the factory registered as `name` in `table`."""
+    target = table.get(name)
+    if target is None:
+        raise RegistryError(f"unknown {kind} {name!r}; known: {', '.join(sorted(table)) or 'none'}")
+    module_name, _, attribute = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise RegistryError(f"{kind} {name!r} needs {module_name}, which cannot be imported: {error}") from None
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise RegistryError(f"{kind} {name!r}: {module_name} has no {attribute}") from None
+
+
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """"sim-phone:3" -> ("sim-phone", "3"); "adb:emulator-5554" -> ("adb", "emulator-5554")."""
+    name, sep, argument = spec.partition(":")
+    return name.strip(), (argument.strip() if sep else None)
+
+
+def open_env(spec: str, options: dict[str, Any] | None = None) -> Any:
+    """Open the env named by `spec` ("NAME[:ARGUMENT]")."""
+    name, argument = split_spec(spec)
+    return resolve(ENVS, name, "env")(argument, dict(options or {}))
+
+
+def make_policy(name: str, context: PolicyContext) -> Any:
+    return resolve(POLICIES, name, "policy")(context)
+
+
+def make_source(name: str, **options: Any) -> Any:
+    return resolve(SOURCES, name, "frame source")(**options)
+
+
+def make_actuator(name: str, **options: Any) -> Any:
+    return resolve(ACTUATORS, name, "actuator")(**options)
