@@ -13,6 +13,7 @@ from agent.commands.observe import observe
 from agent.commands.replay import replay
 from agent.commands.report import report
 from agent.commands.run import run
+from agent.commands.sim_device import sim_device
 from agent.commands.tasks import tasks
 from agent.commands.version import version
 
@@ -32,6 +33,7 @@ COMMANDS = {
     "observe": observe,
     "act": act,
     "import-androidcontrol": import_androidcontrol,
+    "sim-device": sim_device,
     "tasks": tasks,
 }
 
