@@ -9,6 +9,7 @@ import typer
 
 from agent.commands.act import act
 from agent.commands.import_episodes import import_androidcontrol
+from agent.commands.model_info import model_info
 from agent.commands.observe import observe
 from agent.commands.replay import replay
 from agent.commands.report import report
@@ -33,6 +34,7 @@ COMMANDS = {
     "observe": observe,
     "act": act,
     "import-androidcontrol": import_androidcontrol,
+    "model-info": model_info,
     "sim-device": sim_device,
     "tasks": tasks,
 }
