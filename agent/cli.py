@@ -8,6 +8,7 @@ explicitly, in one list. Command modules import only typer at module level so th
 import typer
 
 from agent.commands.act import act
+from agent.commands.export import export
 from agent.commands.import_episodes import import_androidcontrol
 from agent.commands.model_info import model_info
 from agent.commands.observe import observe
@@ -36,6 +37,7 @@ COMMANDS = {
     "import-androidcontrol": import_androidcontrol,
     "model-info": model_info,
     "sim-device": sim_device,
+    "export": export,
     "tasks": tasks,
 }
 

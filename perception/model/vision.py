@@ -60,8 +60,7 @@ class VisionAttention(nn.Module):
         n, dim = x.shape
         q, k, v = self.qkv(x).view(n, 3, self.num_heads, -1).permute(1, 2, 0, 3)  # [H, N, hd] each
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        # 4-D (batch of one) so the ONNX exporter maps it to the fused opset-23 Attention op
-        y = F.scaled_dot_product_attention(q[None], k[None], v[None], attn_mask=mask)[0]
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.proj(y.transpose(0, 1).reshape(n, dim))
 
 

@@ -1,0 +1,40 @@
+"""`vlagent export CHECKPOINT_DIR OUT_DIR`: an HF-format checkpoint -> an on-device runtime package.
+
+Needs the `export` extra (torch, onnx, onnxscript); imported only when the command runs.
+See `perception.export.package` for what the package holds.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agent.commands.common import fail
+
+QUANTIZE = ("none", "int8", "int4")  # perception.export.quantize.MODES, without importing onnx
+
+
+def export(
+    checkpoint_dir: Annotated[Path, typer.Argument(help="HF-format checkpoint: config.json, safetensors, tokenizer.json.")],
+    out_dir: Annotated[Path, typer.Argument(help="New (or empty) directory for the package.")],
+    quantize: Annotated[str, typer.Option("--quantize", help="none (fp32), int8, or int4 (int4 decoder, int8 vision).")] = "none",
+    opset: Annotated[int, typer.Option("--opset", help="ONNX opset (23 or later).")] = 23,
+) -> None:
+    """Export vision.onnx, decoder.onnx, embeddings, settings and a manifest with sha256 of every file."""
+    if quantize not in QUANTIZE:
+        fail(f"--quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
+    try:
+        from perception.export.onnx_export import ExportError
+        from perception.export.package import export_package
+    except ModuleNotFoundError as error:
+        fail(f"export needs the export extra (pip install 'vlagent[export]'): {error}")
+    from perception.model.config import ConfigError
+    from perception.model.weights import CheckpointError
+
+    try:
+        manifest = export_package(checkpoint_dir, out_dir, quantize=quantize, opset=opset,
+                                  log=lambda line: typer.echo(line, err=True))
+    except (ExportError, ConfigError, CheckpointError) as error:
+        fail(str(error))
+    total = sum(entry["bytes"] for entry in manifest["files"].values())
+    typer.echo(f"{out_dir}: {len(manifest['files'])} files, {total / 2**20:.1f} MiB, quantization {quantize}")

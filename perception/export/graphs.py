@@ -1,0 +1,126 @@
+"""Export wrappers: the torch modules whose inputs and outputs are exactly the ONNX graphs' I/O.
+
+`VisionGraph(pixel_values [N, 1176] f32, positions [N, 2] i64, cu_seqlens [K + 1] i64)
+-> image_embeds [N / merge^2, hidden]`: the vision tower's arithmetic, with the (h, w) patch
+indices and frame bounds as tensors and the block-diagonal mask built from cu_seqlens with
+comparisons, so N and K stay symbolic. Its attention is one masked attention over all frames.
+
+`DecoderGraph(inputs_embeds [B, L, D], attention_mask [B, S + L] i64, position_ids [3, B, L] i64,
+logits_index [K] i64, past_key_values.{i}.key/value [B, kv_heads, S, head_dim])
+-> logits [B, K, vocab], present.{i}.key/value [B, kv_heads, L, head_dim]`.
+One graph serves prefill (S = 0) and decode (L = 1). `present.*` holds only the L NEW keys and
+values: the runtime writes them into its preallocated cache, so no step copies the whole
+cache. S is the cache's capacity, not its fill: slots not yet written are hidden by
+`attention_mask` = 0, so the runtime can bind one fixed buffer per layer for many steps.
+Attention is computed as softmax over [past scores | new scores] with the values summed in
+two products, so the cache is only read (no concat), and grouped-query heads are folded into
+the query length so the kv heads are never repeated. `logits_index` picks the positions
+whose logits are returned (the engine asks for the last; parity tests for all of them).
+
+The decoder's attention is written here rather than reusing `Attention.forward` because the
+torch model concatenates past and new keys and repeats kv heads, which in a graph means a
+full copy of the cache per layer and step; the arithmetic is the same and is checked
+against the torch model by the parity tests.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from perception.export.manifest import decoder_io_names, vision_io_names
+from perception.model.qwen2vl import Qwen2VL
+from perception.model.text import Attention, causal_mask, mrope_cos_sin, rotate_half
+from perception.model.vision import VisionAttention, apply_rope, frame_mask, vision_rope
+
+__all__ = ["DecoderGraph", "VisionGraph", "attend", "decoder_io_names", "vision_attend", "vision_io_names"]
+
+
+def vision_attend(attn: VisionAttention, x, cos, sin, bias):
+    """Block-diagonal self-attention of patch rows x [N, E]; bias [1, 1, N, N] is additive.
+
+    Exported as one `com.microsoft.MultiHeadAttention` (ONNX Runtime's fused CPU/CUDA kernel:
+    on CPU about 2x faster than the opset-23 `Attention` op with a mask, and it never holds
+    all heads' [N, N] scores at once); in torch it is the same arithmetic through SDPA.
+    """
+    n, dim = x.shape
+    q, k, v = attn.qkv(x).view(n, 3, attn.num_heads, -1).unbind(1)  # [N, H, hd] each
+    q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+    if torch.onnx.is_in_onnx_export():
+        rows = [t.reshape(1, n, dim) for t in (q, k, v)]
+        y = torch.onnx.ops.symbolic("com.microsoft::MultiHeadAttention", (*rows, None, None, bias),
+                                    {"num_heads": attn.num_heads}, dtype=x.dtype, shape=(1, n, dim), version=1)
+    else:
+        heads = [t.transpose(0, 1)[None] for t in (q, k, v)]
+        y = F.scaled_dot_product_attention(*heads, attn_mask=bias).transpose(1, 2)
+    return attn.proj(y.reshape(n, dim))
+
+
+class VisionGraph(nn.Module):
+    """The vision tower's forward (`perception.model.vision.VisionTower`) with `vision_attend`."""
+
+    def __init__(self, model: Qwen2VL):
+        super().__init__()
+        self.visual = model.visual
+
+    def forward(self, pixel_values, positions, cu_seqlens):
+        tower, cfg = self.visual, self.visual.cfg
+        x = tower.patch_embed(pixel_values)
+        if cfg.learned_abs_pos:
+            x = x + tower.pos_row(positions[:, 0]) + tower.pos_col(positions[:, 1])
+        cos, sin = vision_rope(positions, cfg.head_dim, cfg.rope_theta)
+        cos, sin = cos[:, None], sin[:, None]  # broadcast over heads of [N, H, hd]
+        same_frame = frame_mask(cu_seqlens, x.shape[0])
+        bias = torch.where(same_frame, 0.0, torch.finfo(x.dtype).min)[None, None]
+        for block in tower.blocks:
+            x = x + vision_attend(block.attn, block.norm1(x), cos, sin, bias)
+            x = x + block.mlp(block.norm2(x))
+        return tower.merger(x)
+
+
+def attend(attn: Attention, x, cos, sin, mask, past_k, past_v):
+    """Self-attention of new tokens x [B, L, D] over past (capacity S) + themselves.
+
+    mask [B, 1, L, S + L] is additive. Returns (output [B, L, D], new k, new v [B, kv, L, hd]).
+    """
+    b, n, _ = x.shape
+    heads, kv_heads, head_dim = attn.heads, attn.kv_heads, attn.head_dim
+    groups = heads // kv_heads
+    q = attn.q_proj(x).view(b, n, heads, head_dim).transpose(1, 2)
+    k = attn.k_proj(x).view(b, n, kv_heads, head_dim).transpose(1, 2)
+    v = attn.v_proj(x).view(b, n, kv_heads, head_dim).transpose(1, 2)
+    q = q * cos + rotate_half(q) * sin
+    k = k * cos + rotate_half(k) * sin
+    # query head h uses kv head h // groups: fold the groups into the query length
+    qg = (q * head_dim**-0.5).reshape(b, kv_heads, groups * n, head_dim)
+    scores = torch.cat((qg @ past_k.transpose(-1, -2), qg @ k.transpose(-1, -2)), dim=-1)
+    total = scores.shape[-1]
+    scores = scores.view(b, kv_heads, groups, n, total) + mask[:, :, None]
+    probs = torch.softmax(scores, dim=-1).view(b, kv_heads, groups * n, total)
+    past_len = past_k.shape[2]
+    y = probs[..., :past_len] @ past_v + probs[..., past_len:] @ v
+    y = y.view(b, heads, n, head_dim).transpose(1, 2).reshape(b, n, heads * head_dim)
+    return attn.o_proj(y), k, v
+
+
+class DecoderGraph(nn.Module):
+    def __init__(self, model: Qwen2VL):
+        super().__init__()
+        self.text = model.text
+        self.cfg = model.config.text
+        tied = model.config.tie_word_embeddings
+        self.lm_head = model.text.embed_tokens if tied else model.lm_head
+
+    def forward(self, inputs_embeds, attention_mask, position_ids, logits_index, *past):
+        b, n, _ = inputs_embeds.shape
+        mask = causal_mask(attention_mask, b, n, past[0].shape[2], inputs_embeds.dtype, inputs_embeds.device)
+        cos, sin = mrope_cos_sin(position_ids, self.cfg, inputs_embeds.dtype)
+        x, presents = inputs_embeds, []
+        for i, layer in enumerate(self.text.layers):
+            h, k, v = attend(layer.self_attn, layer.input_layernorm(x), cos, sin, mask, past[2 * i], past[2 * i + 1])
+            x = x + h
+            x = x + layer.mlp(layer.post_attention_layernorm(x))
+            presents += [k, v]
+        hidden = self.text.norm(x).index_select(1, logits_index)
+        return (hidden @ self.lm_head.weight.T, *presents)

@@ -1,0 +1,176 @@
+"""`vlagent export` and the quantized packages: graph contents, the Gemm pass, manifests, errors."""
+
+import copy
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from perception import engine as E
+from perception.export.manifest import FORMAT, read_manifest
+from perception.export.onnx_export import ExportError
+from perception.export.package import export_package
+from perception.export.quantize import float_weight_matmuls, quantize_int4_blocks, quantize_weights
+from perception.tokenizer import (
+    IM_END,
+    IMAGE_PAD,
+    VIDEO_PAD,
+    VISION_END,
+    VISION_START,
+    build_small_tokenizer,
+)
+from tests.qwen2vl_tiny import hf_config, hf_model
+from tests.test_engine_torch import CASES
+
+NEW = 32
+
+
+@pytest.fixture(scope="module")
+def packages(tmp_path_factory):
+    """{mode: package dir} for none / int8 (made through the CLI) / int4, and the checkpoint."""
+    root = tmp_path_factory.mktemp("export")
+    checkpoint = root / "checkpoint"
+    checkpoint.mkdir()
+    tok = build_small_tokenizer(checkpoint)
+    ids = tok.special_ids
+    hf_model(hf_config(vocab_size=tok.vocab_size, image_token_id=ids[IMAGE_PAD], video_token_id=ids[VIDEO_PAD],
+                       vision_start_token_id=ids[VISION_START], vision_end_token_id=ids[VISION_END],
+                       eos_token_id=ids[IM_END]), seed=1).save_pretrained(checkpoint)
+    cli = subprocess.run([sys.executable, "-m", "agent.cli", "export", str(checkpoint), str(root / "int8"),
+                          "--quantize", "int8"], capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 0, cli.stderr
+    assert "quantization int8" in cli.stdout
+    for mode in ("none", "int4"):
+        export_package(checkpoint, root / mode, quantize=mode)
+    return {"checkpoint": checkpoint, "none": root / "none", "int8": root / "int8", "int4": root / "int4"}
+
+
+def op_types(path) -> set[str]:
+    return {n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node}
+
+
+def test_package_contents_and_manifest(packages):
+    package = packages["none"]
+    manifest = read_manifest(package)
+    assert manifest["format"] == FORMAT and manifest["versions"]["opset"] == 23
+    assert manifest["versions"]["onnxruntime"] == ort.__version__
+    names = set(manifest["files"])
+    assert {"vision.onnx", "vision.onnx.data", "decoder.onnx", "decoder.onnx.data", "embed_tokens.npy",
+            "tokenizer.json", "config.json", "generation_config.json", "preprocessor_config.json"} <= names
+    for name, entry in manifest["files"].items():
+        assert len(entry["sha256"]) == 64 and entry["bytes"] == (package / name).stat().st_size
+    vision, decoder = manifest["graphs"]["vision.onnx"], manifest["graphs"]["decoder.onnx"]
+    assert vision["inputs"] == {"pixel_values": ["patches", 1176], "positions": ["patches", 2],
+                                "cu_seqlens": ["frames_plus_1"]}
+    assert decoder["inputs"]["inputs_embeds"] == ["batch", "length", 64]
+    assert decoder["inputs"]["past_key_values.1.value"] == ["batch", 2, "past", 16]
+    assert decoder["outputs"]["present.0.key"][2] == "length"  # only the new keys come back
+    vision_graph = onnx.load(str(package / "vision.onnx"), load_external_data=False).graph
+    branches = [[(n.op_type, len(n.input)) for n in a.g.node] for node in vision_graph.node if node.op_type == "If"
+                for a in node.attribute]
+    # per layer one fused attention over all patches: masked (6 inputs), or unmasked for a single frame
+    assert sorted(branches) == [[("MultiHeadAttention", 3)]] * 2 + [[("MultiHeadAttention", 6)]] * 2
+    embed = np.load(package / "embed_tokens.npy", mmap_mode="r")
+    assert list(embed.shape) == manifest["embeddings"]["shape"] and embed.dtype == np.float32
+
+
+def test_quantized_graphs_leave_no_float_weights(packages):
+    for mode, vision_ops, decoder_op in (("int8", "DynamicQuantizeMatMul", "DynamicQuantizeMatMul"),
+                                         ("int4", "DynamicQuantizeMatMul", "MatMulNBits")):
+        package = packages[mode]
+        quant = read_manifest(package)["quantization"]
+        assert quant["mode"] == mode and quant["vision"] == "int8"  # 4-bit vision loses grounding
+        for name, op in (("vision.onnx", vision_ops), ("decoder.onnx", decoder_op)):
+            model = onnx.load(str(package / name), load_external_data=False)
+            assert float_weight_matmuls(model) == [], (mode, name)
+            assert op in op_types(package / name) and "Gemm" not in op_types(package / name)
+        assert "MatMulNBits" not in op_types(package / "vision.onnx")
+    size = {m: sum(e["bytes"] for n, e in read_manifest(packages[m])["files"].items() if n.startswith("decoder"))
+            for m in ("none", "int8", "int4")}
+    assert size["int4"] < size["int8"] < size["none"]
+
+
+@pytest.mark.parametrize("mode", ["int8", "int4"])
+def test_quantized_packages_generate(packages, mode, record_property):
+    fp32 = E.load(packages["none"], backend="onnx")
+    quant = E.load(packages[mode], backend="onnx")
+    agreement = {}
+    for case, (prompt, images, videos) in CASES.items():
+        ref = fp32.generate(prompt, images=images, videos=videos, max_new_tokens=NEW, ignore_eos=True)
+        got = quant.generate(prompt, images=images, videos=videos, max_new_tokens=NEW, ignore_eos=True)
+        assert len(got.token_ids) == NEW and all(0 <= t < quant.config.text.vocab_size for t in got.token_ids)
+        agreement[case] = float(np.mean(np.array(got.token_ids) == np.array(ref.token_ids)))
+    record_property(f"greedy_agreement_{mode}", json.dumps(agreement))
+    # sanity, not a quality bar: the quantized vision tower still tracks fp32
+    pixels = np.random.default_rng(0).standard_normal((48, 1176)).astype(np.float32)
+    a = fp32.backend.encode(pixels, np.array([[1, 4, 6], [1, 2, 12]]))
+    b = quant.backend.encode(pixels, np.array([[1, 4, 6], [1, 2, 12]]))
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.9
+
+
+def linear_model(tmp_path):
+    """x [n, 64] -> Gemm(transB, bias) -> MatMul on a 3-D view -> y, weights in external data."""
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.standard_normal((48, 64)).astype(np.float32), "w1"),
+             numpy_helper.from_array(rng.standard_normal(48).astype(np.float32), "b1"),
+             numpy_helper.from_array(rng.standard_normal((48, 40)).astype(np.float32), "w2"),
+             numpy_helper.from_array(np.array([1, -1, 48], np.int64), "shape")]
+    nodes = [helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1", transB=1),
+             helper.make_node("Reshape", ["h", "shape"], ["h3"]),
+             helper.make_node("MatMul", ["h3", "w2"], ["y"], name="fc2")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 64])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, "n", 40])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save_model(copy.deepcopy(model), str(tmp_path / "fp32.onnx"), save_as_external_data=True, location="fp32.onnx.data",
+                    size_threshold=1024)
+    return model  # weights inline
+
+
+@pytest.mark.parametrize(("mode", "op", "tol"), [("int8", "DynamicQuantizeMatMul", 0.03), ("int4", "MatMulNBits", 0.15)])
+def test_weight_quantization_covers_gemm_and_matmul(tmp_path, mode, op, tol):
+    model = linear_model(tmp_path)
+    assert float_weight_matmuls(model) == ["fc1", "fc2"]
+    assert quantize_weights(tmp_path / "fp32.onnx", tmp_path / "q.onnx", mode) == 2
+    quantized = onnx.load(str(tmp_path / "q.onnx"))
+    assert [n.op_type for n in quantized.graph.node] == [op, "Reshape", op] and float_weight_matmuls(quantized) == []
+    x = np.random.default_rng(1).standard_normal((5, 64)).astype(np.float32)
+    ref = ort.InferenceSession(str(tmp_path / "fp32.onnx")).run(None, {"x": x})[0]
+    got = ort.InferenceSession(str(tmp_path / "q.onnx")).run(None, {"x": x})[0]
+    assert np.abs(got - ref).max() < tol * np.abs(ref).max()
+
+
+def test_int4_layout_is_the_onnxruntime_quantizers(tmp_path):
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    model = linear_model(tmp_path)
+    library = MatMulNBitsQuantizer(copy.deepcopy(model), bits=4, block_size=32, is_symmetric=True)
+    library.process()
+    theirs = {t.name: numpy_helper.to_array(t) for t in library.model.model.graph.initializer}
+    w2 = numpy_helper.to_array(model.graph.initializer[2])
+    packed, scales = quantize_int4_blocks(w2, 32)
+    np.testing.assert_array_equal(packed, theirs["w2_Q4"].reshape(packed.shape))
+    np.testing.assert_array_equal(scales, theirs["w2_scales"].reshape(scales.shape))
+
+
+def test_export_refuses_bad_requests(packages, tmp_path):
+    checkpoint = packages["checkpoint"]
+    with pytest.raises(ExportError, match="quantize"):
+        export_package(checkpoint, tmp_path / "a", quantize="int2")
+    with pytest.raises(ExportError, match="not an empty directory"):
+        export_package(checkpoint, packages["none"])
+    with pytest.raises(ExportError, match="opset 17"):
+        export_package(checkpoint, tmp_path / "b", opset=17)
+    assert not (tmp_path / "b").exists() and not (tmp_path / ".b.partial").exists()
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "config.json").write_text((checkpoint / "config.json").read_text())
+    with pytest.raises(ExportError, match="tokenizer.json"):
+        export_package(bare, tmp_path / "c")
+    cli = subprocess.run([sys.executable, "-m", "agent.cli", "export", str(checkpoint), str(tmp_path / "d"),
+                          "--quantize", "int3"], capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 2 and "--quantize must be one of" in cli.stderr
