@@ -8,7 +8,9 @@ explicitly, in one list. Command modules import only typer at module level so th
 import typer
 
 from agent.commands.act import act
+from agent.commands.demo import demo
 from agent.commands.export import export
+from agent.commands.ground import ground
 from agent.commands.import_episodes import import_androidcontrol
 from agent.commands.model_info import model_info
 from agent.commands.observe import observe
@@ -17,6 +19,7 @@ from agent.commands.report import report
 from agent.commands.run import run
 from agent.commands.sim_device import sim_device
 from agent.commands.tasks import tasks
+from agent.commands.train_demo import train_demo
 from agent.commands.version import version
 
 app = typer.Typer(
@@ -39,6 +42,9 @@ COMMANDS = {
     "sim-device": sim_device,
     "export": export,
     "tasks": tasks,
+    "ground": ground,
+    "demo": demo,
+    "train-demo": train_demo,
 }
 
 

@@ -24,6 +24,8 @@ ENVS: dict[str, str] = {
 POLICIES: dict[str, str] = {
     "oracle": "agent.sim_oracle:make_oracle_policy",
     "scripted": "policies.scripted:from_context",
+    "grounding": "policies.grounding:from_context",
+    "agent": "policies.agent:from_context",
 }
 
 SOURCES: dict[str, str] = {

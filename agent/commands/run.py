@@ -46,6 +46,7 @@ def run(
     config_file: Annotated[Path, typer.Option("--config", help="A TOML or YAML AgentConfig file.")] = None,
     env_opt: Annotated[list[str], typer.Option("--env-opt", help="Env option KEY=VALUE (repeatable).")] = None,
     policy_opt: Annotated[list[str], typer.Option("--policy-opt", help="Policy option KEY=VALUE (repeatable).")] = None,
+    model: Annotated[Path, typer.Option("--model", help="Model for model policies (same as --policy-opt model=DIR).")] = None,
     frame_format: Annotated[str, typer.Option("--frame-format", help="Recorded frames: png or webp.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an episode already in --record.")] = False,
     interactive: Annotated[bool, typer.Option(
@@ -68,7 +69,8 @@ def run(
     config = build_config(config_file, overrides)
     config = config.model_copy(update={
         "env_options": {**config.env_options, **parse_pairs(env_opt, "--env-opt")},
-        "policy_options": {**config.policy_options, **parse_pairs(policy_opt, "--policy-opt")}})
+        "policy_options": {**config.policy_options, **parse_pairs(policy_opt, "--policy-opt"),
+                           **({"model": str(model)} if model is not None else {})}})
     if not config.task:
         fail("no task: pass --task ID|TEXT or set task in the config")
     console = Console(stderr=True)

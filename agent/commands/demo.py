@@ -1,0 +1,70 @@
+"""`vlagent demo`: the perceive-reason-act loop with the shipped model on fixed sim tasks.
+
+Runs offline and without torch (ONNX engine). See `agent.demo` for what is run and measured.
+Exit status: 0 when the demo ran (whatever the success rate), 2 for bad input.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agent.commands.common import fail
+
+
+def _task_list(tasks: list[str] | None) -> list[str] | None:
+    if not tasks:
+        return None
+    return [ref for item in tasks for ref in item.split(",") if ref.strip()]
+
+
+def demo(
+    model: Annotated[Path, typer.Option("--model", help="An exported package (default: the shipped model).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Output directory (default ./vlagent-demo/TIMESTAMP).")] = None,
+    tasks: Annotated[list[str], typer.Option(
+        "--tasks", help="Sim task ids (template:seed), comma-separated or repeated (default: the demo set).")] = None,
+    threads: Annotated[int, typer.Option("--threads", help="onnxruntime intra-op threads (default 1: the model is tiny).")] = None,
+) -> None:
+    """Run the agent with the shipped model on sim tasks; print a table; write episodes and an HTML report."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from agent.demo import DEMO_TASKS, STAGE_COLUMNS, DemoError, run_demo
+    from agent.errors import ConfigError
+
+    chosen = _task_list(tasks) or list(DEMO_TASKS)
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task("demo", total=len(chosen))
+
+        def on_task(ref: str, index: int) -> None:
+            progress.update(bar, completed=index, description=f"{escape(ref)}: step 0")
+
+        def on_step(ref: str, data) -> None:
+            action = data.decision.action.type if data.decision is not None else data.event or "-"
+            progress.update(bar, description=f"{escape(ref)}: step {data.step + 1} {escape(action)}")
+
+        try:
+            result = run_demo(model, out, chosen, threads=threads, on_task=on_task, on_step=on_step)
+        except (DemoError, ConfigError, OSError) as error:
+            fail(str(error))
+        progress.update(bar, completed=len(chosen), description="done")
+
+    table = Table(title=f"vlagent demo: {sum(o.success for o in result.outcomes)}/{len(result.outcomes)} succeeded",
+                  caption="p50 latency per stage, ms; step = capture + preprocess + model + act")
+    for name in ("task", "success", "steps", *STAGE_COLUMNS):
+        table.add_column(name, justify="left" if name == "task" else "right", no_wrap=True)
+    for o in result.outcomes:
+        table.add_row(o.task, "[green]yes[/]" if o.success else "[red]no[/]", str(o.steps),
+                      *(f"{o.p50_ms.get(c, 0.0):.1f}" for c in STAGE_COLUMNS))
+    table.add_row("all steps", f"{result.success_rate:.0%}", str(sum(o.steps for o in result.outcomes)),
+                  *(f"{result.p50_ms.get(c, 0.0):.1f}" for c in STAGE_COLUMNS))
+    stdout = Console()
+    if not stdout.is_terminal:  # a pipe would get rich's 80-column default and truncated task ids
+        stdout = Console(width=140)
+    stdout.print(table)
+    typer.echo(f"episodes: {result.out_dir / 'episodes'}")
+    typer.echo(f"report: {result.index}")

@@ -1,0 +1,219 @@
+"""The training loop: AdamW, warmup + cosine over the time (or step) budget, resumable.
+
+`train(out_dir, recipe, seed, minutes=..., steps=...)` writes into `out_dir`:
+- curve.jsonl: one row per logged step (step, minutes, losses, samples/s) and per evaluation;
+- state.pt: model + dense heads + optimiser + step + elapsed time + sampler RNG, every
+  `checkpoint_minutes` and at the end (`resume=True` continues from it, same schedule);
+- checkpoint/: the HF-format Qwen2VL (config.json, model.safetensors, tokenizer.json,
+  preprocessor_config.json, generation_config.json, recipe.json) - the export input;
+- pool.npy / pool.json: the cached training screens.
+The learning-rate schedule follows the elapsed fraction of the time budget when `minutes` is
+given (CPU speed varies under contention; a time budget is what a user asks for).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import torch
+
+from perception.model.qwen2vl import Qwen2VL
+from perception.processor import ImageProcessor
+from perception.special_tokens import ENDOFTEXT, IM_END
+from perception.tokenizer import Tokenizer, build_small_tokenizer, expand_vision_pads
+from perception.train.batch import collate
+from perception.train.evaluate import NAV_LABELS, evaluate, held_out_grounding
+from perception.train.heads import TrainModel, sinusoid_abs_pos
+from perception.train.recipe import Recipe, model_config, processor_settings
+from perception.train.samples import Sample, action_samples, grounding_sample
+from perception.train.screens import ScreenPool
+
+
+def torch_generator(model: Qwen2VL, tokenizer: Tokenizer, processor: ImageProcessor, max_new_tokens: int = 48):
+    """(prompt, image uint8) -> greedy answer text, with the KV cache; stops at <|im_end|>."""
+    eos = tokenizer.token_id(IM_END)
+
+    @torch.no_grad()
+    def generate(prompt: str, image) -> str:
+        vision = processor.preprocess_image(image)
+        ids = torch.tensor([tokenizer.encode(expand_vision_pads(prompt, vision.token_counts))])
+        logits, cache = model(ids, pixel_values=torch.from_numpy(vision.pixel_values),
+                              image_grid_thw=torch.from_numpy(vision.grid_thw), use_cache=True)
+        out = []
+        for _ in range(max_new_tokens):
+            token = int(logits[0, -1].argmax())
+            if token == eos:
+                break
+            out.append(token)
+            logits, cache = model(torch.tensor([[token]]), past_key_values=cache, use_cache=True)
+        return tokenizer.decode(out)
+
+    return generate
+
+
+def save_checkpoint(model: Qwen2VL, tokenizer: Tokenizer, recipe: Recipe, path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path)
+    tokenizer.save(path / "tokenizer.json")
+    (path / "preprocessor_config.json").write_text(json.dumps(processor_settings(recipe), indent=2) + "\n")
+    eos = list(model.config.eos_token_ids)
+    (path / "generation_config.json").write_text(json.dumps({"eos_token_id": eos, "pad_token_id": eos[0]}) + "\n")
+    (path / "recipe.json").write_text(recipe.to_json() + "\n")
+
+
+def lr_factor(progress: float, step: int, warmup: int) -> float:
+    """Linear warmup over `warmup` steps, then cosine from 1 to 0.05 over progress 0..1."""
+    warm = min(1.0, (step + 1) / warmup)
+    return warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+class Sampler:
+    """Draws training samples: grounding queries on pool screens, or oracle next-action steps.
+
+    Weighted draws take (screen, target) pairs with weight `nav_weight` for nav-bar targets
+    and 1 for the rest: the three nav buttons sit on every screen (and are all that many app
+    screens label), so uniform draws spend most samples on them (docs/TRAINING.md). The loop
+    draws unweighted until `Recipe.nav_weight_from_minutes`, then weighted (a curriculum).
+    """
+
+    def __init__(self, pool: ScreenPool, actions: list[Sample], action_share: float, rng: random.Random,
+                 nav_weight: float = 1.0):
+        self.pool, self.actions, self.share, self.rng = pool, actions, action_share, rng
+        self.pairs = [(s, t) for s in pool.screens for t in s.targets]
+        weights = [nav_weight if t.label in NAV_LABELS else 1.0 for _, t in self.pairs]
+        self.cum = list(itertools.accumulate(weights))
+
+    def draw(self, n: int, weighted: bool = True):
+        """`n` samples; unweighted: a uniform screen, then a uniform target on it."""
+        samples, targets = [], []
+        for _ in range(n):
+            if self.actions and self.rng.random() < self.share:
+                samples.append(self.rng.choice(self.actions))
+                targets.append(None)
+            elif weighted:
+                (screen, target), = self.rng.choices(self.pairs, cum_weights=self.cum)
+                samples.append(grounding_sample(screen, target))
+                targets.append(screen.targets)
+            else:
+                screen = self.rng.choice(self.pool.screens)
+                samples.append(grounding_sample(screen, self.rng.choice(screen.targets)))
+                targets.append(screen.targets)
+        return samples, targets
+
+
+def build_actions(processor, seeds, log) -> list[Sample]:
+    from sim.tasks import TASKS
+
+    out = []
+    for tid in sorted(TASKS):
+        for seed in seeds:
+            out.extend(action_samples(tid, seed, processor))
+    log(f"{len(out)} next-action samples from oracle trajectories")
+    return out
+
+
+def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minutes: float | None = None,
+          steps: int | None = None, resume: bool = False, eval_every_minutes: float = 5.0, eval_n: int = 50,
+          checkpoint_minutes: float = 5.0, log=print, threads: int = 1,
+          pool: ScreenPool | None = None, eval_samples: list[Sample] | None = None) -> dict:
+    """Train until `minutes` of training time or `steps` steps; returns the last evaluation.
+
+    `pool` / `eval_samples` replace the sim screens and held-out queries (the ladder's synthetic rungs).
+    """
+    recipe = recipe or Recipe()
+    if minutes is None and steps is None:
+        raise ValueError("give a time budget (minutes) or a step budget (steps)")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    tokenizer = build_small_tokenizer()
+    processor = ImageProcessor(min_pixels=recipe.min_pixels, max_pixels=recipe.max_pixels, threads=1)
+    if pool is None:
+        pool = ScreenPool.build(range(recipe.train_screens), processor, out / "pool", log)
+    log(f"{len(pool)} training screens")
+    actions = build_actions(processor, range(recipe.action_seeds), log) if recipe.action_share > 0 else []
+    model = Qwen2VL(model_config(recipe, tokenizer))
+    if recipe.abs_pos_init == "sinusoid":
+        sinusoid_abs_pos(model)
+    trainer = TrainModel(model)
+    opt = torch.optim.AdamW(trainer.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, betas=(0.9, 0.98))
+    step, elapsed = 0, 0.0
+    state_path = out / "state.pt"
+    if resume and state_path.is_file():
+        state = torch.load(state_path, weights_only=False)
+        trainer.load_state_dict(state["trainer"])
+        opt.load_state_dict(state["opt"])
+        step, elapsed = state["step"], state["elapsed"]
+        rng.setstate(state["rng"])
+        log(f"resumed at step {step}, {elapsed / 60:.1f} min")
+    sampler = Sampler(pool, actions, recipe.action_share, rng, recipe.nav_weight)
+    pad_id = tokenizer.token_id(ENDOFTEXT)
+    eval_set = eval_samples if eval_samples is not None else held_out_grounding(eval_n, processor) if eval_n else []
+    curve = (out / "curve.jsonl").open("a")
+    budget = None if minutes is None else minutes * 60
+    last_ckpt = last_eval = elapsed
+    result: dict = {}
+
+    def save_state():
+        torch.save({"trainer": trainer.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
+                    "rng": rng.getstate(), "recipe": recipe.to_json(), "seed": seed}, state_path)
+
+    def run_eval():
+        model.eval()
+        figures = evaluate(torch_generator(model, tokenizer, processor), eval_set)
+        model.train()
+        row = {"step": step, "minutes": round(elapsed / 60, 2), "eval": figures}
+        curve.write(json.dumps(row) + "\n")
+        curve.flush()
+        log(json.dumps(row))
+        return figures
+
+    trainer.train()
+    window, t_log = [], time.perf_counter()
+    while (budget is None or elapsed < budget) and (steps is None or step < steps):
+        t0 = time.perf_counter()
+        progress = elapsed / budget if budget else step / steps
+        for group in opt.param_groups:
+            group["lr"] = recipe.lr * lr_factor(progress, step, recipe.warmup)
+        samples, targets = sampler.draw(recipe.batch, weighted=elapsed >= recipe.nav_weight_from_minutes * 60)
+        batch = collate(samples, targets, tokenizer, processor, pad_id)
+        parts = trainer(batch)
+        loss = parts["lm"] + recipe.dense_weight * (parts["dense_label"] + parts["dense_pos"] + parts["dense_box"]) \
+            + recipe.query_weight * (parts["query"] + parts["query_box"])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainer.parameters(), 1.0)
+        opt.step()
+        step += 1
+        elapsed += time.perf_counter() - t0
+        window.append({k: float(v.detach()) for k, v in parts.items()})
+        done = (budget is not None and elapsed >= budget) or (steps is not None and step >= steps)
+        if step % 10 == 0 or step == 1 or done:
+            now = time.perf_counter()
+            row = {"step": step, "minutes": round(elapsed / 60, 2), "lr": opt.param_groups[0]["lr"],
+                   **{k: round(sum(w[k] for w in window) / len(window), 4) for k in window[0]},
+                   "samples_per_s": round(len(window) * recipe.batch / (now - t_log), 2)}
+            curve.write(json.dumps(row) + "\n")
+            curve.flush()
+            log(json.dumps(row))
+            window, t_log = [], now
+        if elapsed - last_ckpt >= checkpoint_minutes * 60:
+            save_state()
+            last_ckpt = elapsed
+        if eval_set and elapsed - last_eval >= eval_every_minutes * 60:
+            result = run_eval()
+            last_eval = elapsed
+    save_state()
+    if eval_set and (last_eval < elapsed or not result):
+        result = run_eval()
+    model.eval()
+    save_checkpoint(model, tokenizer, recipe, out / "checkpoint")
+    curve.close()
+    return {"step": step, "minutes": round(elapsed / 60, 2), **result}

@@ -1,0 +1,87 @@
+"""The demo model's recipe: model size, image budget and optimiser settings, all in one dataclass.
+
+`Recipe` is what a training run is reproducible from (with the seed); it is saved next to every
+checkpoint as recipe.json. `model_config` turns it into a Qwen2VLConfig whose special-token ids
+come from the small tokenizer (the Qwen special tokens are its last 14 ids).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from perception.model.config import Qwen2VLConfig, TextConfig, VisionConfig
+from perception.special_tokens import IM_END, IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_START
+
+
+@dataclass(frozen=True)
+class Recipe:
+    # image budget (px): 1080x2400 frames -> 196x448 model input -> 128 visual tokens
+    max_pixels: int = 28 * 28 * 128
+    min_pixels: int = 56 * 56
+    # vision tower
+    vision_depth: int = 2
+    vision_embed: int = 96
+    vision_heads: int = 3
+    learned_abs_pos: bool = True
+    abs_pos_init: str = "sinusoid"  # "sinusoid" (unit amplitude) or "normal" (N(0, 0.02), the model default)
+    # language model
+    hidden: int = 192
+    layers: int = 3
+    heads: int = 3
+    kv_heads: int = 1
+    intermediate: int = 384
+    # data: pool of train screens (seeds [0, train_screens)), held-out seeds start at EVAL_SEED0
+    train_screens: int = 3000
+    action_share: float = 0.15  # fraction of samples that are next-action (behaviour cloning)
+    nav_weight: float = 0.1  # sampling weight of nav-bar targets (Back/Home/Overview, on every screen) vs 1 for others
+    nav_weight_from_minutes: float = 20.0  # before: a uniform target per screen (mostly nav: format first)
+    action_seeds: int = 3  # oracle trajectories of every task template for task seeds 0..action_seeds-1
+    # optimisation
+    batch: int = 16
+    lr: float = 2e-3
+    warmup: int = 100
+    total_steps: int = 4000  # cosine schedule length; a time budget may stop earlier
+    weight_decay: float = 0.05
+    # training-only dense heads (dropped at export); weights on the loss
+    dense_weight: float = 1.0
+    query_weight: float = 1.0
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Recipe:
+        return cls(**json.loads(Path(path).read_text()))
+
+
+EVAL_SEED0 = 1_000_000  # held-out screen seeds: EVAL_SEED0 + i, never used for training
+EVAL_TASK_SEED0 = 500_000  # held-out task seeds for next-action evaluation
+
+
+def model_config(recipe: Recipe, tokenizer) -> Qwen2VLConfig:
+    ids = tokenizer.special_ids
+    head_dim = recipe.hidden // recipe.heads
+    q = head_dim // 2
+    section = (q - 2 * (3 * q // 8), 3 * q // 8, 3 * q // 8)
+    text = TextConfig(vocab_size=tokenizer.vocab_size, hidden_size=recipe.hidden,
+                      intermediate_size=recipe.intermediate, num_hidden_layers=recipe.layers,
+                      num_attention_heads=recipe.heads, num_key_value_heads=recipe.kv_heads,
+                      rope_theta=10000.0, mrope_section=section, max_position_embeddings=4096)
+    vision = VisionConfig(depth=recipe.vision_depth, embed_dim=recipe.vision_embed, num_heads=recipe.vision_heads,
+                          mlp_ratio=2, hidden_size=recipe.hidden, learned_abs_pos=recipe.learned_abs_pos,
+                          abs_pos_max_side=64)
+    return Qwen2VLConfig(text=text, vision=vision, image_token_id=ids[IMAGE_PAD], video_token_id=ids[VIDEO_PAD],
+                         vision_start_token_id=ids[VISION_START], vision_end_token_id=ids[VISION_END],
+                         bos_token_id=None, eos_token_ids=(ids[IM_END],), pad_token_id=None,
+                         tie_word_embeddings=True)
+
+
+def processor_settings(recipe: Recipe) -> dict:
+    """preprocessor_config.json for the checkpoint (and so the exported package)."""
+    from perception.processor import CLIP_MEAN, CLIP_STD
+
+    return {"min_pixels": recipe.min_pixels, "max_pixels": recipe.max_pixels, "patch_size": 14,
+            "temporal_patch_size": 2, "merge_size": 2, "image_mean": list(CLIP_MEAN), "image_std": list(CLIP_STD)}

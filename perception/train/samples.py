@@ -1,0 +1,111 @@
+"""Training samples: prompt text + answer text for one screen, and their token ids.
+
+Two kinds, both in the fixed prompt contract of docs/PROMPTS.md (query text BEFORE the image):
+- grounding: "Find LABEL" -> `<|object_ref_start|>LABEL<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|>`
+- next action: "Task: ...\\nHistory: ...\\nNext action?" -> one action-grammar line, written by
+  `policies.action_grammar.format_action_line` from oracle trajectories (behaviour cloning), so
+  the targets and the policy's parser can never disagree.
+`encode` gives ids and labels (-100 everywhere but the answer and its `<|im_end|>`), so the loss
+is on answer tokens only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from perception.chat import expand_vision_pads, render_chat
+from perception.special_tokens import BOX_END, BOX_START, IM_END, OBJECT_REF_END, OBJECT_REF_START
+from perception.train.screens import DEVICE_SIZE, Screen, Target, render_screen, targets_of
+
+IGNORE = -100
+
+
+@dataclass
+class Sample:
+    image: np.ndarray  # model-input px, uint8 RGB
+    prompt: str  # rendered chat with one image pad, ending with the assistant turn opening
+    answer: str  # without the closing <|im_end|>
+    target: Target | None = None  # the grounded element, for grounding samples
+
+
+def box_text(label: str, box) -> str:
+    x1, y1, x2, y2 = box
+    return f"{OBJECT_REF_START}{label}{OBJECT_REF_END}{BOX_START}({x1},{y1}),({x2},{y2}){BOX_END}"
+
+
+def grounding_prompt(label: str) -> str:
+    return render_chat([{"role": "user", "content": [{"type": "text", "text": f"Find {label}"}, {"type": "image"}]}])
+
+
+def agent_prompt(instruction: str, history: list[str]) -> str:
+    hist = "; ".join(history[-4:]) or "none"
+    text = f"Task: {instruction}\nHistory: {hist}\nNext action?"
+    return render_chat([{"role": "user", "content": [{"type": "text", "text": text}, {"type": "image"}]}])
+
+
+def grounding_sample(screen: Screen, target: Target) -> Sample:
+    return Sample(screen.image, grounding_prompt(target.label), box_text(target.label, target.box), target)
+
+
+def encode(tokenizer, sample: Sample, image_tokens: int) -> tuple[list[int], list[int]]:
+    """Token ids of prompt + answer + <|im_end|>, and labels masking all but the answer."""
+    prompt_ids = tokenizer.encode(expand_vision_pads(sample.prompt, [image_tokens]))
+    answer_ids = tokenizer.encode(sample.answer + IM_END)
+    return prompt_ids + answer_ids, [IGNORE] * len(prompt_ids) + answer_ids
+
+
+def _target_for(action, nodes) -> tuple[str, tuple] | None:
+    """(label, bounds px) of the smallest labelled clickable element under a tap point."""
+    x, y = action.x, action.y
+    hits = [t for t in targets_of(nodes) if t.bounds[0] <= x < t.bounds[2] and t.bounds[1] <= y < t.bounds[3]]
+    if not hits:
+        return None
+    t = min(hits, key=lambda t: (t.bounds[2] - t.bounds[0]) * (t.bounds[3] - t.bounds[1]))
+    w, h = DEVICE_SIZE
+    x1, y1, x2, y2 = t.box  # outward-rounded norm-1000, back to px so the grammar writes the same ints
+    return t.label, (x1 * w / 1000, y1 * h / 1000, x2 * w / 1000, y2 * h / 1000)
+
+
+def action_samples(template_id: str, seed: int, processor, max_steps: int = 20) -> list[Sample]:
+    """Behaviour-cloning samples along the oracle's trajectory for one task (empty if any
+    step cannot be written in the grammar, e.g. a tap on an unlabelled element)."""
+    from agent.actions import Finish, LongPress, Tap
+    from perception.image_ops import resize_bicubic, to_rgb_image
+    from policies.action_grammar import ActionGrammarError, format_action_line, history_line
+    from policies.oracle import OraclePolicy
+    from sim.tasks import make_task
+
+    task = make_task(template_id, seed)
+    phone = task.new_phone(*DEVICE_SIZE)
+    oracle = OraclePolicy(task)
+    out, history = [], []
+    for _ in range(max_steps):
+        nodes = phone.ui_tree()
+        action = oracle.next_action(nodes)
+        frame = phone.render()
+        h, w = processor.resized_size(frame.shape[0], frame.shape[1])
+        image = np.asarray(resize_bicubic(to_rgb_image(frame), (w, h), None, 1))
+        label = None
+        try:
+            if isinstance(action, (Tap, LongPress)):
+                found = _target_for(action, nodes)
+                if found is None:
+                    return []
+                label = found[0]
+                line = format_action_line(action, DEVICE_SIZE, found)
+            else:
+                line = format_action_line(action, DEVICE_SIZE)
+        except ActionGrammarError:
+            return []
+        out.append(Sample(image, agent_prompt(task.instruction, history), line))
+        if isinstance(action, Finish):
+            break
+        history.append(history_line(action, label))
+        phone.apply(action)
+    return out
+
+
+def screen_for_seed(seed: int, processor) -> Screen:
+    return render_screen(seed, processor)

@@ -1,0 +1,144 @@
+"""Random simulator screens with their clickable targets, rendered once and cached as a pool.
+
+A `Screen` is one rendered frame downscaled to the model-input size (uint8 RGB, the size
+`ImageProcessor.resized_size` gives for the device frame, so the processor's own resize is then
+a no-op) plus its `Target`s: every clickable UI node with a usable label (its text or
+content-desc, else the first labelled node inside it), with bounds in device px and the box in
+norm-1000 of the image. Labels shown twice on one screen are dropped (a query could not tell
+them apart). Screens come from `Phone(seed)`: the home screen, or an app opened and 0-2 random
+taps deep. The same seed always gives the same screen, so held-out seeds stay held out.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from perception.image_ops import resize_bicubic, to_rgb_image
+from perception.processor import ImageProcessor
+
+DEVICE_SIZE = (1080, 2400)  # sim phone (width, height) in device px
+MAX_LABEL_CHARS = 24
+GRID = 10  # box coordinates are rounded outward to multiples of this (norm-1000)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A clickable element: label, bounds (x1, y1, x2, y2) device px, box norm-1000 (outward-rounded ints)."""
+
+    label: str
+    bounds: tuple[int, int, int, int]
+    box: tuple[int, int, int, int]
+
+
+@dataclass
+class Screen:
+    seed: int
+    screen_id: str
+    image: np.ndarray  # H x W x 3 uint8, model-input px
+    targets: list[Target]
+
+
+def norm_box(bounds, device_size=DEVICE_SIZE, grid: int = GRID) -> tuple[int, int, int, int]:
+    """Device-px bounds -> norm-1000 box, rounded outward to `grid` so it contains the element."""
+    w, h = device_size
+    x1, y1, x2, y2 = bounds
+    lo = lambda v, s: max(0, int(np.floor(v / s * 1000 / grid)) * grid)  # noqa: E731
+    hi = lambda v, s: min(1000, int(np.ceil(v / s * 1000 / grid)) * grid)  # noqa: E731
+    return lo(x1, w), lo(y1, h), hi(x2, w), hi(y2, h)
+
+
+def _inside(inner, outer) -> bool:
+    return inner[0] >= outer[0] and inner[1] >= outer[1] and inner[2] <= outer[2] and inner[3] <= outer[3]
+
+
+def targets_of(nodes, device_size=DEVICE_SIZE) -> list[Target]:
+    """Clickable nodes with a usable, unique label (see module docstring)."""
+    found: list[tuple[str, tuple]] = []
+    for i, node in enumerate(nodes):
+        if not node.clickable or node.width < 8 or node.height < 8:
+            continue
+        label = (node.text or node.content_desc).strip()
+        if not label:
+            for inner in nodes[i + 1:]:
+                if inner.depth <= node.depth:
+                    break
+                text = (inner.text or inner.content_desc).strip()
+                if text and _inside(inner.bounds, node.bounds):
+                    label = text
+                    break
+        label = " ".join(label.split())
+        if label and len(label) <= MAX_LABEL_CHARS:
+            found.append((label, tuple(int(v) for v in node.bounds)))
+    counts: dict[str, int] = {}
+    for label, _ in found:
+        counts[label] = counts.get(label, 0) + 1
+    return [Target(label, bounds, norm_box(bounds, device_size)) for label, bounds in found if counts[label] == 1]
+
+
+def random_phone(seed: int, home_share: float = 0.3):
+    """A Phone on a random screen chosen by `seed`: home, or an app opened and 0-2 random taps in."""
+    from sim.phone import APPS, Phone
+
+    rng = random.Random(seed)
+    phone = Phone(*DEVICE_SIZE, seed=seed)
+    if rng.random() < home_share:
+        return phone
+    phone.open_app(rng.choice(APPS).label)
+    for _ in range(rng.choice((0, 0, 1, 2))):
+        nodes = [n for n in phone.ui_tree() if n.clickable and n.bounds[1] < DEVICE_SIZE[1] - 200]
+        if not nodes:
+            break
+        x, y = rng.choice(nodes).center
+        phone.tap(x, y)
+    return phone
+
+
+def render_screen(seed: int, processor: ImageProcessor) -> Screen:
+    phone = random_phone(seed)
+    frame = phone.render()
+    h, w = processor.resized_size(frame.shape[0], frame.shape[1])
+    image = np.asarray(resize_bicubic(to_rgb_image(frame), (w, h), None, 1))
+    return Screen(seed, phone.screen_id, image, targets_of(phone.ui_tree(), phone.size))
+
+
+class ScreenPool:
+    """Screens for a range of seeds, built once and cached on disk (images .npy + targets .json)."""
+
+    def __init__(self, screens: list[Screen]):
+        self.screens = [s for s in screens if s.targets]
+
+    def __len__(self) -> int:
+        return len(self.screens)
+
+    @classmethod
+    def build(cls, seeds, processor: ImageProcessor, cache: str | Path | None = None,
+              log=lambda _: None) -> ScreenPool:
+        seeds = list(seeds)
+        if cache is not None:
+            cache = Path(cache)
+            meta_path, img_path = cache.with_suffix(".json"), cache.with_suffix(".npy")
+            if meta_path.is_file() and img_path.is_file():
+                meta = json.loads(meta_path.read_text())
+                if meta["seeds"] == seeds and meta["max_pixels"] == processor.max_pixels:
+                    images = np.load(img_path)
+                    return cls([Screen(m["seed"], m["screen_id"], images[i],
+                                       [Target(t["label"], tuple(t["bounds"]), tuple(t["box"])) for t in m["targets"]])
+                                for i, m in enumerate(meta["screens"])])
+        screens = []
+        for n, seed in enumerate(seeds):
+            screens.append(render_screen(seed, processor))
+            if n % 200 == 0:
+                log(f"rendered {n}/{len(seeds)} screens")
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            np.save(img_path, np.stack([s.image for s in screens]))
+            meta = {"seeds": seeds, "max_pixels": processor.max_pixels,
+                    "screens": [{"seed": s.seed, "screen_id": s.screen_id,
+                                 "targets": [asdict(t) for t in s.targets]} for s in screens]}
+            meta_path.write_text(json.dumps(meta))
+        return cls(screens)
