@@ -16,12 +16,12 @@ Rewrites the "## ADB" section of docs/PERFORMANCE.md (other sections are kept).
 import argparse
 import os
 import platform
-import re
 import statistics
 import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
+
+from perf_doc import DOC, write_section  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from actuators.adb import AdbActuator
 from agent.actions import KeyPress, Tap, TypeText
@@ -30,7 +30,6 @@ from perception.sources.adb import AdbSource
 from perception.sources.screencap import parse_png_screencap
 from sim.adbd.launch import AdbServer, SimDeviceProcess
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "PERFORMANCE.md"
 SECTION = "## ADB"
 
 
@@ -131,18 +130,6 @@ def section(results: dict[str, float], args) -> str:
     ])
 
 
-def write_section(text: str, doc: Path = DOC) -> None:
-    """Replace (or append) this benchmark's section of docs/PERFORMANCE.md."""
-    current = doc.read_text() if doc.exists() else "# Performance\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(updated.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
@@ -161,7 +148,7 @@ def main() -> None:
     text = section(results, args)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(text, SECTION, DOC)
         print(f"updated {DOC}")
 
 

@@ -12,11 +12,9 @@ docs/PERFORMANCE.md (other sections are kept).
 import argparse
 import os
 import platform
-import re
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import PIL
@@ -25,7 +23,8 @@ from PIL import Image, ImageDraw, ImageFont
 from perception.processor import ImageProcessor, default_threads
 
 COMMAND = "python bench/preprocess.py --repeats {repeats}"
-DOC = Path(__file__).resolve().parents[1] / "docs" / "PERFORMANCE.md"
+from perf_doc import DOC, write_section  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 SECTION = "## Preprocessing"
 
 
@@ -147,18 +146,6 @@ Median of {repeats} interleaved rounds.
 """
 
 
-def write_section(text: str, doc: Path = DOC) -> None:
-    """Replace (or append) this benchmark's section of docs/PERFORMANCE.md."""
-    current = doc.read_text() if doc.exists() else "# Performance\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(updated.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
@@ -170,7 +157,7 @@ def main() -> None:
     text = section(results, args.repeats)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(text, SECTION, DOC)
         print(f"updated {DOC}")
 
 

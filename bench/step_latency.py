@@ -26,23 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DOC = ROOT / "docs" / "PERFORMANCE.md"
+from bench.perf_doc import DOC, write_section  # noqa: E402, F401  (tokens.py imports it from here)
+
 SECTION = "## Demo step latency"
 GOAL_MS = 100.0
-
-
-def write_section(text: str, section: str, doc: Path = DOC) -> None:
-    """Replace (or append) `section` ("## Title") of `doc`, leaving the other sections alone."""
-    current = doc.read_text() if doc.exists() else "# Performance\n"
-    lines = current.split("\n")
-    try:
-        start = lines.index(section)
-    except ValueError:
-        updated = current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        updated = "\n".join(lines[:start] + text.rstrip("\n").split("\n") + [""] + lines[end:])
-    doc.write_text(updated.rstrip("\n") + "\n")
 
 
 def percentile_ms(values: list[float], q: float) -> float:
