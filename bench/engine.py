@@ -223,6 +223,19 @@ def decode_ms(r: dict) -> float:
     return statistics.median(r["decode_ms"])
 
 
+def fastest(kept: dict | None, new: dict) -> dict:
+    """Per timing, the faster of two rounds (other jobs only ever slow a round down); quality
+    and memory figures stay those of the first round."""
+    if kept is None:
+        return new
+    merged = dict(kept)
+    for key in ("load_s", "preprocess_s", "vision_s", "prefill_s"):
+        merged[key] = min(kept[key], new[key])
+    if decode_ms(new) < decode_ms(kept):
+        merged["decode_ms"] = new["decode_ms"]
+    return merged
+
+
 def table(results: dict, bandwidth: float) -> str:
     ref, hf = results["onnx-fp32"], results.get("hf")
     lines = ["| configuration | vision s | prefill s | decode ms/token | decode vs HF | decoder GB | roofline ms "
@@ -272,7 +285,8 @@ def section(results: dict, report: str, bandwidths: tuple[float, float], args) -
 Qwen2-VL-2B shapes with random weights (`QWEN2_VL_2B`, std 0.02 init), {args.threads} threads, one
 synthetic 1080x2400 screenshot at max_pixels 28*28*1280 ({r['image_tokens']} image tokens,
 {r['prompt_tokens']}-token prompt); decode = median of {len(r['decode_ms'])} one-token steps. Every
-configuration ran in its own process, one after the other, in one run. Memory read bandwidth,
+configuration ran in its own process, one after the other, {args.rounds} rounds in one run (the
+second in reverse order); each timing is the faster of its rounds. Memory read bandwidth,
 measured in the same run ({args.threads} threads, numpy): {bandwidths[0]:.1f} GB/s before and
 {bandwidths[1]:.1f} GB/s after; roofline = decoder weight bytes / the higher of the two.
 HF = transformers {_version('transformers')} fp32 (the reference), torch = `perception.engine_torch` fp32,
@@ -319,6 +333,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("/tmp/vlagent-2b"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--configs", default=",".join(ORDER))
+    parser.add_argument("--rounds", type=int, default=2, help="runs of every configuration; the fastest counts")
     parser.add_argument("--tiny", action="store_true", help="2-layer smoke test of the benchmark itself")
     parser.add_argument("--write", type=Path, default=None, help="write the table into this markdown file")
     parser.add_argument("--prepare-only", action="store_true", help="build the checkpoint and packages, then stop")
@@ -339,18 +354,21 @@ def main() -> None:
         return None
     bandwidth = bandwidth_gbs(args.threads)
     print(f"memory bandwidth ({args.threads} threads): {bandwidth:.1f} GB/s", flush=True)
-    results = {}
-    for name in args.configs.split(","):
-        if name not in RUNNERS:
-            raise SystemExit(f"unknown configuration {name!r}; choose from {sorted(RUNNERS)}")
-        out = args.dir / f"result-{name}.json"
-        extra = [] if name == "onnx-fp32" else ["--reference", str(args.dir / "result-onnx-fp32.json")]
-        print(f"running {name}", flush=True)
-        _child(["--child", name, "--dir", str(args.dir), "--threads", str(args.threads), "--out", str(out), *extra])
-        results[name] = json.loads(out.read_text())
-        r = results[name]
-        print(f"  vision {r['vision_s']:.1f} s, prefill {r['prefill_s']:.1f} s ({r['prompt_tokens']} tokens), "
-              f"decode {statistics.median(r['decode_ms']):.0f} ms/token, peak RSS {r['peak_rss_gb']:.1f} GB", flush=True)
+    names = args.configs.split(",")
+    unknown = [n for n in names if n not in RUNNERS]
+    if unknown:
+        raise SystemExit(f"unknown configurations {unknown}; choose from {sorted(RUNNERS)}")
+    results: dict = {}
+    for round_ in range(args.rounds):  # odd rounds in reverse, so no configuration always runs first
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            out = args.dir / f"result-{name}-{round_}.json"
+            extra = [] if name == "onnx-fp32" else ["--reference", str(args.dir / "result-onnx-fp32-0.json")]
+            print(f"round {round_ + 1}: running {name}", flush=True)
+            _child(["--child", name, "--dir", str(args.dir), "--threads", str(args.threads), "--out", str(out), *extra])
+            r = json.loads(out.read_text())
+            print(f"  vision {r['vision_s']:.1f} s, prefill {r['prefill_s']:.1f} s ({r['prompt_tokens']} tokens), "
+                  f"decode {decode_ms(r):.0f} ms/token, peak RSS {r['peak_rss_gb']:.1f} GB", flush=True)
+            results[name] = fastest(results.get(name), r)
     bandwidth_end = bandwidth_gbs(args.threads)
     report = table(results, max(bandwidth, bandwidth_end))
     print(report)

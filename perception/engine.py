@@ -181,7 +181,7 @@ def _since(start: float) -> float:
     return time.perf_counter() - start
 
 
-BACKEND_OPTIONS = {"torch": ("dtype", "threads"), "onnx": ("threads", "providers", "verify", "cache_headroom")}
+BACKEND_OPTIONS = {"torch": ("dtype", "threads"), "onnx": ("threads", "providers", "verify", "cache_headroom", "spin")}
 PROCESSOR_OPTIONS = ("min_pixels", "max_pixels")
 
 
@@ -192,7 +192,8 @@ def load(model_dir: str | Path, backend: str = "torch", **options) -> Engine:
     backend `dtype` ("float32", "bfloat16", "float16") and `threads` (torch intra-op threads);
     for the onnx backend (a `vlagent export` package; numpy + onnxruntime only) `threads`
     (intra-op threads per session), `providers` (onnxruntime execution providers), `verify`
-    (check every file's sha256, default True) and `cache_headroom` (KV slots added at a time).
+    (check every file's sha256, default True), `cache_headroom` (KV slots added at a time) and
+    `spin` (busy-wait between ops: faster on idle cores, slower on shared ones; default False).
     """
     if backend not in BACKEND_OPTIONS:
         raise EngineError(f"unknown backend {backend!r}; choose one of {sorted(BACKEND_OPTIONS)}")
