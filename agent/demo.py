@@ -31,20 +31,21 @@ from pathlib import Path
 from agent.config import LoopConfig, SafetyConfig, SettleConfig
 
 # Task ids "template:seed". Short oracle trajectories (2-6 steps), seven apps, no scrolling
-# and no sensitive words. Training must hold these ids out (perception/train imports this).
+# and no sensitive words. Seeds from 1001: behaviour cloning uses task seeds below 100, and
+# perception/train also skips these exact ids, so the demo runs on tasks training never saw.
 DEMO_TASKS: tuple[str, ...] = (
-    "settings.wifi_on:1",
-    "settings.wifi_off:1",
-    "settings.bluetooth:1",
-    "settings.airplane_on:1",
-    "settings.bluetooth_on_wifi_off:1",
-    "settings.screen_timeout:1",
-    "system.open_app:1",
-    "system.open_app:2",
-    "camera.take_photo:1",
-    "clock.alarm_disable:1",
-    "browser.open_site:1",
-    "notes.create:1",
+    "settings.wifi_on:1001",
+    "settings.wifi_off:1001",
+    "settings.bluetooth:1001",
+    "settings.airplane_on:1001",
+    "settings.bluetooth_on_wifi_off:1001",
+    "settings.screen_timeout:1001",
+    "system.open_app:1001",
+    "system.open_app:1002",
+    "camera.take_photo:1001",
+    "clock.alarm_disable:1001",
+    "browser.open_site:1001",
+    "notes.create:1001",
 )
 DEMO_DEVICE_SIZE = (1080, 2400)  # device px == frame px (full-size capture)
 DEMO_MAX_STEPS = 12

@@ -79,3 +79,52 @@ def test_next_action_samples_follow_the_oracle_in_the_grammar():
         parse_action_line(s.answer, DEVICE_SIZE)
         assert "History: " in s.prompt and s.prompt.index("Task:") < s.prompt.index("<|vision_start|>")
     assert "History: none" in samples[0].prompt and "History: tap Settings" in samples[1].prompt
+
+
+def test_repeated_texts_are_named_by_their_unique_content_desc():
+    from perception.train.screens import targets_of
+    from sim.tasks import make_task
+
+    task = make_task("shop.buy", 100)
+    phone = task.new_phone(*DEVICE_SIZE)
+    phone.open_app("Shop")
+    nodes = phone.ui_tree()
+    buttons = [n for n in nodes if n.clickable and n.text == "Add to cart"]
+    assert len(buttons) >= 2, "the shop lists several products, each with an 'Add to cart' button"
+    labels = {t.label for t in targets_of(nodes)}
+    assert "Add to cart" not in labels  # ambiguous as a query
+    assert {b.content_desc for b in buttons} <= labels  # each still a target, by its unique description
+
+
+def test_detour_samples_start_with_a_wrong_tap_in_the_history_and_recover():
+    from policies.action_grammar import parse_action_line
+
+    straight = action_samples("settings.wifi_on", 7, PROCESSOR)
+    detour = action_samples("settings.wifi_on", 7, PROCESSOR, detour=True)
+    first = detour[0].prompt.split("History: ")[1].split("\n")[0]
+    assert first.startswith("tap ") and first != "tap Settings"
+    assert detour[0].answer in ("key home", "key back"), "the oracle first leaves the wrong app"
+    assert any(s.answer.startswith("tap <|object_ref_start|>Settings") for s in detour)
+    assert detour[-1].answer == straight[-1].answer == "finish success"
+    for s in detour:
+        parse_action_line(s.answer, DEVICE_SIZE)
+
+
+def test_training_never_uses_the_demo_tasks():
+    from agent.demo import DEMO_TASKS
+    from perception.train.loop import build_actions
+    from perception.train.samples import action_samples as real
+
+    seeds = sorted({int(ref.split(":")[1]) for ref in DEMO_TASKS})
+    log = []
+    samples = build_actions(PROCESSOR, seeds[:1], log.append)
+    # every template except the demo's own ids at that seed contributed
+    expected = sum(len(real(ref.split(":")[0], seeds[0], PROCESSOR)) for ref in _templates_not_in_demo(seeds[0]))
+    assert len(samples) == expected and "oracle trajectories" in log[0]
+
+
+def _templates_not_in_demo(seed):
+    from agent.demo import DEMO_TASKS
+    from sim.tasks import TASKS
+
+    return [f"{tid}:{seed}" for tid in sorted(TASKS) if f"{tid}:{seed}" not in DEMO_TASKS]

@@ -24,6 +24,7 @@ def train_demo(
     eval_screens: Annotated[int, typer.Option("--eval-screens", help="Held-out screens for the final evaluation.")] = 200,
     quantize: Annotated[str, typer.Option("--quantize", help="Package weights: none, int8 or int4.")] = "none",
     recipe_file: Annotated[Path | None, typer.Option("--recipe", help="recipe.json overriding the default recipe.")] = None,
+    init: Annotated[Path | None, typer.Option("--init", help="Start from the weights in an earlier run's state.pt (a second stage with its own schedule).")] = None,
 ) -> None:
     """Train the demo model on the simulator, evaluate on held-out seeds and export the package."""
     if minutes <= 0:
@@ -37,13 +38,16 @@ def train_demo(
     except ModuleNotFoundError as error:
         fail(f"train-demo needs the export extra (torch): {error}")
     recipe = Recipe.from_file(recipe_file) if recipe_file else Recipe()
+    if init is not None and not init.is_file():
+        fail(f"--init {init}: no such file (give an earlier run's state.pt)")
     if (out / "package").exists():
         fail(f"{out / 'package'} already exists; choose a new --out or remove it")
     words = ["vlagent", "train-demo", "--out", str(out), "--minutes", f"{minutes:g}", "--seed", str(seed)]
     words += (["--resume"] if resume else []) + (["--steps", str(steps)] if steps is not None else [])
     words += (["--quantize", quantize] if quantize != "none" else []) + (["--recipe", str(recipe_file)] if recipe_file else [])
+    words += ["--init", str(init)] if init is not None else []
     command = " ".join(shlex.quote(w) for w in words)
-    result = train(out, recipe, seed=seed, minutes=minutes, steps=steps, resume=resume,
+    result = train(out, recipe, seed=seed, minutes=minutes, steps=steps, resume=resume, init_from=init,
                    eval_n=50 if steps is None else 0, log=lambda line: typer.echo(line, err=True))
     record = finish_run(out, command=command, seed=seed, minutes=result["minutes"], steps=result["step"],
                         eval_screens=eval_screens, quantize=quantize,

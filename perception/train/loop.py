@@ -31,7 +31,7 @@ from perception.train.evaluate import NAV_LABELS, evaluate, held_out_grounding
 from perception.train.heads import TrainModel, sinusoid_abs_pos
 from perception.train.recipe import Recipe, model_config, processor_settings
 from perception.train.samples import Sample, action_samples, grounding_sample
-from perception.train.screens import ScreenPool
+from perception.train.screens import ScreenPool, parallel_map
 
 
 def torch_generator(model: Qwen2VL, tokenizer: Tokenizer, processor: ImageProcessor, max_new_tokens: int = 48):
@@ -106,24 +106,45 @@ class Sampler:
         return samples, targets
 
 
-def build_actions(processor, seeds, log) -> list[Sample]:
+def _trajectory(job: tuple[str, int, bool], arg: tuple[int, int]) -> list[Sample]:
+    template_id, seed, detour = job
+    processor = ImageProcessor(min_pixels=arg[0], max_pixels=arg[1], threads=1)
+    return action_samples(template_id, seed, processor, detour=detour)
+
+
+def build_actions(processor, seeds, log, detour_seeds=(), workers: int = 1) -> list[Sample]:
+    """Oracle next-action samples for every task template and seed (and detour trajectories for
+    `detour_seeds`); the demo's task ids are never used (agent.demo.DEMO_TASKS stays held out)."""
+    from agent.demo import DEMO_TASKS
     from sim.tasks import TASKS
 
+    jobs = [(tid, seed, detour) for tid in sorted(TASKS) for detour, chosen in ((False, seeds), (True, detour_seeds))
+            for seed in chosen if f"{tid}:{seed}" not in DEMO_TASKS]
     out = []
-    for tid in sorted(TASKS):
-        for seed in seeds:
-            out.extend(action_samples(tid, seed, processor))
-    log(f"{len(out)} next-action samples from oracle trajectories")
+    with parallel_map(_trajectory, jobs, (processor.min_pixels, processor.max_pixels), workers) as results:
+        for samples in results:
+            out.extend(samples)
+    log(f"{len(out)} next-action samples from {len(jobs)} oracle trajectories")
     return out
+
+
+def load_weights(trainer: TrainModel, path: Path, log) -> None:
+    """Start from the weights of an earlier run (its state.pt), not its optimiser or schedule."""
+    state = torch.load(path, weights_only=False)
+    trainer.load_state_dict(state["trainer"])
+    log(f"initialised from {path} (step {state['step']}, {state['elapsed'] / 60:.1f} min)")
 
 
 def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minutes: float | None = None,
           steps: int | None = None, resume: bool = False, eval_every_minutes: float = 5.0, eval_n: int = 50,
           checkpoint_minutes: float = 5.0, log=print, threads: int = 1,
-          pool: ScreenPool | None = None, eval_samples: list[Sample] | None = None) -> dict:
+          pool: ScreenPool | None = None, eval_samples: list[Sample] | None = None,
+          init_from: str | Path | None = None, workers: int = 2) -> dict:
     """Train until `minutes` of training time or `steps` steps; returns the last evaluation.
 
     `pool` / `eval_samples` replace the sim screens and held-out queries (the ladder's synthetic rungs).
+    `init_from`: an earlier run's state.pt whose weights this run starts from (a second stage
+    with its own schedule). `workers` processes render the pool and trajectories before training.
     """
     recipe = recipe or Recipe()
     if minutes is None and steps is None:
@@ -136,9 +157,10 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
     tokenizer = build_small_tokenizer()
     processor = ImageProcessor(min_pixels=recipe.min_pixels, max_pixels=recipe.max_pixels, threads=1)
     if pool is None:
-        pool = ScreenPool.build(range(recipe.train_screens), processor, out / "pool", log)
+        pool = ScreenPool.build(range(recipe.train_screens), processor, out / "pool", log, workers=workers)
     log(f"{len(pool)} training screens")
-    actions = build_actions(processor, range(recipe.action_seeds), log) if recipe.action_share > 0 else []
+    actions = build_actions(processor, range(recipe.action_seeds), log, range(recipe.detour_seeds),
+                            workers) if recipe.action_share > 0 else []
     model = Qwen2VL(model_config(recipe, tokenizer))
     if recipe.abs_pos_init == "sinusoid":
         sinusoid_abs_pos(model)
@@ -146,6 +168,8 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
     opt = torch.optim.AdamW(trainer.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, betas=(0.9, 0.98))
     step, elapsed = 0, 0.0
     state_path = out / "state.pt"
+    if init_from is not None and not (resume and state_path.is_file()):
+        load_weights(trainer, Path(init_from), log)
     if resume and state_path.is_file():
         state = torch.load(state_path, weights_only=False)
         trainer.load_state_dict(state["trainer"])

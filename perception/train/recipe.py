@@ -39,6 +39,7 @@ class Recipe:
     nav_weight: float = 0.1  # sampling weight of nav-bar targets (Back/Home/Overview, on every screen) vs 1 for others
     nav_weight_from_minutes: float = 20.0  # before: a uniform target per screen (mostly nav: format first)
     action_seeds: int = 3  # oracle trajectories of every task template for task seeds 0..action_seeds-1
+    detour_seeds: int = 0  # and trajectories after a wrong first tap (recovery) for task seeds 0..detour_seeds-1
     # optimisation
     batch: int = 16
     lr: float = 2e-3

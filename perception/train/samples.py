@@ -11,13 +11,15 @@ is on answer tokens only.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import numpy as np
 
-from perception.chat import expand_vision_pads, render_chat
+from perception.chat import expand_vision_pads
 from perception.special_tokens import BOX_END, BOX_START, IM_END, OBJECT_REF_END, OBJECT_REF_START
 from perception.train.screens import DEVICE_SIZE, Screen, Target, render_screen, targets_of
+from policies.prompts import agent_prompt, grounding_prompt
 
 IGNORE = -100
 
@@ -33,16 +35,6 @@ class Sample:
 def box_text(label: str, box) -> str:
     x1, y1, x2, y2 = box
     return f"{OBJECT_REF_START}{label}{OBJECT_REF_END}{BOX_START}({x1},{y1}),({x2},{y2}){BOX_END}"
-
-
-def grounding_prompt(label: str) -> str:
-    return render_chat([{"role": "user", "content": [{"type": "text", "text": f"Find {label}"}, {"type": "image"}]}])
-
-
-def agent_prompt(instruction: str, history: list[str]) -> str:
-    hist = "; ".join(history[-4:]) or "none"
-    text = f"Task: {instruction}\nHistory: {hist}\nNext action?"
-    return render_chat([{"role": "user", "content": [{"type": "text", "text": text}, {"type": "image"}]}])
 
 
 def grounding_sample(screen: Screen, target: Target) -> Sample:
@@ -68,9 +60,15 @@ def _target_for(action, nodes) -> tuple[str, tuple] | None:
     return t.label, (x1 * w / 1000, y1 * h / 1000, x2 * w / 1000, y2 * h / 1000)
 
 
-def action_samples(template_id: str, seed: int, processor, max_steps: int = 20) -> list[Sample]:
+def action_samples(template_id: str, seed: int, processor, max_steps: int = 20, detour: bool = False) -> list[Sample]:
     """Behaviour-cloning samples along the oracle's trajectory for one task (empty if any
-    step cannot be written in the grammar, e.g. a tap on an unlabelled element)."""
+    step cannot be written in the grammar, e.g. a long press on an unlabelled element).
+
+    With `detour`, the trajectory starts with a wrong tap (a random labelled element other
+    than the oracle's first target, chosen by `seed`) that is in the history but not a sample:
+    the samples then teach recovering from a mistake the way the oracle does (home, back),
+    which the loop needs when a tap lands on the wrong app.
+    """
     from agent.actions import Finish, LongPress, Tap
     from perception.image_ops import resize_bicubic, to_rgb_image
     from policies.action_grammar import ActionGrammarError, format_action_line, history_line
@@ -81,6 +79,19 @@ def action_samples(template_id: str, seed: int, processor, max_steps: int = 20) 
     phone = task.new_phone(*DEVICE_SIZE)
     oracle = OraclePolicy(task)
     out, history = [], []
+    if detour:
+        nodes = phone.ui_tree()
+        first = oracle.next_action(nodes)
+        first_hit = _target_for(first, nodes) if isinstance(first, (Tap, LongPress)) else None
+        wrong = [t for t in targets_of(nodes) if t.label not in ("Back", "Home", "Overview")
+                 and (first_hit is None or t.label != first_hit[0])]
+        if not wrong:
+            return []
+        t = random.Random(seed).choice(wrong)
+        tap = Tap(x=(t.bounds[0] + t.bounds[2]) / 2, y=(t.bounds[1] + t.bounds[3]) / 2)
+        phone.apply(tap)
+        history.append(history_line(tap, t.label))
+        oracle = OraclePolicy(task)  # plans afresh from the screen the detour left
     for _ in range(max_steps):
         nodes = phone.ui_tree()
         action = oracle.next_action(nodes)

@@ -11,8 +11,11 @@ taps deep. The same seed always gives the same screen, so held-out seeds stay he
 
 from __future__ import annotations
 
+import functools
 import json
+import multiprocessing
 import random
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,7 +25,7 @@ from perception.image_ops import resize_bicubic, to_rgb_image
 from perception.processor import ImageProcessor
 
 DEVICE_SIZE = (1080, 2400)  # sim phone (width, height) in device px
-MAX_LABEL_CHARS = 24
+MAX_LABEL_CHARS = 32
 GRID = 10  # box coordinates are rounded outward to multiples of this (norm-1000)
 
 
@@ -56,28 +59,48 @@ def _inside(inner, outer) -> bool:
     return inner[0] >= outer[0] and inner[1] >= outer[1] and inner[2] <= outer[2] and inner[3] <= outer[3]
 
 
+def _own_labels(node) -> list[str]:
+    """A node's candidate labels, most readable first: its text, then its content-desc."""
+    out = []
+    for raw in (node.text, node.content_desc):
+        label = " ".join(raw.split())
+        if label and len(label) <= MAX_LABEL_CHARS and label not in out:
+            out.append(label)
+    return out
+
+
 def targets_of(nodes, device_size=DEVICE_SIZE) -> list[Target]:
-    """Clickable nodes with a usable, unique label (see module docstring)."""
-    found: list[tuple[str, tuple]] = []
+    """Clickable nodes with a usable, unique label (see module docstring).
+
+    A node's label is its text, else its content-desc, else the first labelled node inside it.
+    Where the text repeats on the screen (a row of "Add to cart" buttons, two alarm switches
+    reading "ON") and the content-desc is unique ("Add USB-C cable to cart"), the content-desc
+    names it, so such elements stay targets instead of being dropped as ambiguous.
+    """
+    found: list[tuple[list[str], tuple]] = []
     for i, node in enumerate(nodes):
         if not node.clickable or node.width < 8 or node.height < 8:
             continue
-        label = (node.text or node.content_desc).strip()
-        if not label:
+        labels = _own_labels(node)
+        if not labels:
             for inner in nodes[i + 1:]:
                 if inner.depth <= node.depth:
                     break
-                text = (inner.text or inner.content_desc).strip()
-                if text and _inside(inner.bounds, node.bounds):
-                    label = text
+                if _own_labels(inner) and _inside(inner.bounds, node.bounds):
+                    labels = _own_labels(inner)[:1]
                     break
-        label = " ".join(label.split())
-        if label and len(label) <= MAX_LABEL_CHARS:
-            found.append((label, tuple(int(v) for v in node.bounds)))
+        if labels:
+            found.append((labels, tuple(int(v) for v in node.bounds)))
     counts: dict[str, int] = {}
-    for label, _ in found:
-        counts[label] = counts.get(label, 0) + 1
-    return [Target(label, bounds, norm_box(bounds, device_size)) for label, bounds in found if counts[label] == 1]
+    for labels, _ in found:
+        for label in labels:
+            counts[label] = counts.get(label, 0) + 1
+    out = []
+    for labels, bounds in found:
+        unique = [label for label in labels if counts[label] == 1]
+        if unique:
+            out.append(Target(unique[0], bounds, norm_box(bounds, device_size)))
+    return out
 
 
 def random_phone(seed: int, home_share: float = 0.3):
@@ -106,6 +129,22 @@ def render_screen(seed: int, processor: ImageProcessor) -> Screen:
     return Screen(seed, phone.screen_id, image, targets_of(phone.ui_tree(), phone.size))
 
 
+def _render_for_pool(seed: int, arg: tuple[int, int]) -> Screen:
+    return render_screen(seed, ImageProcessor(min_pixels=arg[0], max_pixels=arg[1], threads=1))
+
+
+@contextmanager
+def parallel_map(fn, items, arg, workers: int):
+    """`fn(item, arg)` for every item, in order; in `workers` spawned processes when > 1 (spawn,
+    not fork: the trainer has torch and its OpenMP pool loaded)."""
+    items = list(items)
+    if workers <= 1:
+        yield (fn(item, arg) for item in items)
+        return
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        yield pool.imap(functools.partial(fn, arg=arg), items, chunksize=25)
+
+
 class ScreenPool:
     """Screens for a range of seeds, built once and cached on disk (images .npy + targets .json)."""
 
@@ -117,7 +156,8 @@ class ScreenPool:
 
     @classmethod
     def build(cls, seeds, processor: ImageProcessor, cache: str | Path | None = None,
-              log=lambda _: None) -> ScreenPool:
+              log=lambda _: None, workers: int = 1) -> ScreenPool:
+        """Render (or load from `cache`) the screens of `seeds`; `workers` processes render."""
         seeds = list(seeds)
         if cache is not None:
             cache = Path(cache)
@@ -130,10 +170,11 @@ class ScreenPool:
                                        [Target(t["label"], tuple(t["bounds"]), tuple(t["box"])) for t in m["targets"]])
                                 for i, m in enumerate(meta["screens"])])
         screens = []
-        for n, seed in enumerate(seeds):
-            screens.append(render_screen(seed, processor))
-            if n % 200 == 0:
-                log(f"rendered {n}/{len(seeds)} screens")
+        with parallel_map(_render_for_pool, seeds, (processor.min_pixels, processor.max_pixels), workers) as results:
+            for n, screen in enumerate(results):
+                screens.append(screen)
+                if n % 1000 == 0:
+                    log(f"rendered {n}/{len(seeds)} screens")
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             np.save(img_path, np.stack([s.image for s in screens]))
