@@ -56,3 +56,24 @@ def test_resume_continues_the_step_count(tmp_path):
     assert [r["step"] for r in rows if "lm" in r] == [1, 3, 5]
     state = torch.load(tmp_path / "state.pt", weights_only=False)
     assert state["step"] == 5 and state["elapsed"] > 0
+
+
+def test_second_stage_starts_from_the_first_stages_weights_and_records_it(tmp_path):
+    import torch
+
+    from perception.train.final import earlier_stage
+    from perception.train.loop import train
+
+    train(tmp_path / "one", TINY, seed=1, steps=4, eval_n=0, log=lambda _: None)
+    first = torch.load(tmp_path / "one" / "state.pt", weights_only=False)["trainer"]
+    log = []
+    second = train(tmp_path / "two", TINY, seed=2, steps=1, eval_n=0, log=log.append,
+                   init_from=tmp_path / "one" / "state.pt")
+    assert second["step"] == 1, "a second stage has its own step count and schedule"
+    assert any("initialised from" in line for line in log)
+    after = torch.load(tmp_path / "two" / "state.pt", weights_only=False)["trainer"]
+    # one small AdamW step away from stage one's weights, not from a fresh init
+    name = next(k for k in first if k.endswith("embed_tokens.weight"))
+    assert torch.allclose(after[name], first[name], atol=0.01) and not torch.equal(after[name], first[name])
+    record = earlier_stage(tmp_path / "one" / "state.pt")
+    assert (record["seed"], record["steps"]) == (1, 4) and record["minutes"] >= 0

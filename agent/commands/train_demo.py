@@ -51,6 +51,7 @@ def train_demo(
                    eval_n=50 if steps is None else 0, log=lambda line: typer.echo(line, err=True))
     record = finish_run(out, command=command, seed=seed, minutes=result["minutes"], steps=result["step"],
                         eval_screens=eval_screens, quantize=quantize,
-                        action_limit=None if steps is None else eval_screens, log=lambda line: typer.echo(line, err=True))
+                        action_limit=None if steps is None else eval_screens, log=lambda line: typer.echo(line, err=True),
+                        init_from=init)
     typer.echo(json.dumps(record["eval"], indent=2))
     typer.echo(f"package: {out / 'package'}")

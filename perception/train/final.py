@@ -41,8 +41,11 @@ def evaluate_package(package_dir: str | Path, eval_screens: int = 200, action_li
 
 
 def finish_run(out: str | Path, command: str, seed: int, minutes: float, steps: int, eval_screens: int = 200,
-               quantize: str = "none", action_limit: int | None = None, log=lambda _: None) -> dict:
-    """Export, evaluate and record; returns the training record."""
+               quantize: str = "none", action_limit: int | None = None, log=lambda _: None,
+               init_from: str | Path | None = None) -> dict:
+    """Export, evaluate and record; returns the training record. With `init_from` (the state.pt a
+    second stage started from), the record also names the earlier stage: its training record when
+    its run directory has one (package/training.json), else its step count and minutes."""
     from perception.export.package import export_package
     from perception.train.ship import add_training_record, inline_weights
 
@@ -60,5 +63,21 @@ def finish_run(out: str | Path, command: str, seed: int, minutes: float, steps: 
               "eval_protocol": f"{eval_screens} held-out sim screens (seeds from 1000000), one query each; "
                                "next action over held-out oracle trajectories (task seeds from 500000); "
                                "measured on this ONNX package"}
+    if init_from is not None:
+        record["init_from"] = earlier_stage(Path(init_from))
     add_training_record(package, record)
     return record
+
+
+def earlier_stage(state_path: Path) -> dict:
+    """What a second stage started from: the earlier run's training record, or what its state says."""
+    record_path = state_path.parent / "package" / "training.json"
+    if record_path.is_file():
+        earlier = json.loads(record_path.read_text())
+        return {"state": str(state_path), **{k: earlier[k] for k in ("command", "seed", "minutes", "steps", "eval")
+                                              if k in earlier}}
+    import torch
+
+    state = torch.load(state_path, weights_only=False)
+    return {"state": str(state_path), "seed": state.get("seed"), "steps": state["step"],
+            "minutes": round(state["elapsed"] / 60, 2)}
