@@ -24,10 +24,9 @@ import numpy as np
 from perception.grounding import GroundingParseError, parse_groundings
 from perception.train.recipe import EVAL_SEED0, EVAL_TASK_SEED0
 from perception.train.samples import Sample, action_samples, grounding_sample
-from perception.train.screens import DEVICE_SIZE, render_screen
+from perception.train.screens import DEVICE_SIZE, NAV_LABELS, render_screen
 
 Generate = Callable[[str, np.ndarray], str]
-NAV_LABELS = ("Back", "Home", "Overview")  # the nav bar: on every screen, at fixed places
 
 
 def held_out_grounding(n: int, processor) -> list[Sample]:

@@ -18,7 +18,14 @@ import numpy as np
 
 from perception.chat import expand_vision_pads
 from perception.special_tokens import BOX_END, BOX_START, IM_END, OBJECT_REF_END, OBJECT_REF_START
-from perception.train.screens import DEVICE_SIZE, Screen, Target, render_screen, targets_of
+from perception.train.screens import (
+    DEVICE_SIZE,
+    NAV_LABELS,
+    Screen,
+    Target,
+    render_screen,
+    targets_of,
+)
 from policies.prompts import agent_prompt, grounding_prompt
 
 IGNORE = -100
@@ -83,7 +90,7 @@ def action_samples(template_id: str, seed: int, processor, max_steps: int = 20, 
         nodes = phone.ui_tree()
         first = oracle.next_action(nodes)
         first_hit = _target_for(first, nodes) if isinstance(first, (Tap, LongPress)) else None
-        wrong = [t for t in targets_of(nodes) if t.label not in ("Back", "Home", "Overview")
+        wrong = [t for t in targets_of(nodes) if t.label not in NAV_LABELS
                  and (first_hit is None or t.label != first_hit[0])]
         if not wrong:
             return []

@@ -26,6 +26,7 @@ from perception.processor import ImageProcessor
 
 DEVICE_SIZE = (1080, 2400)  # sim phone (width, height) in device px
 MAX_LABEL_CHARS = 32
+NAV_LABELS = ("Back", "Home", "Overview")  # the nav bar: on every screen, at fixed places
 GRID = 10  # box coordinates are rounded outward to multiples of this (norm-1000)
 
 
