@@ -26,9 +26,9 @@ within the reconnect bound.
 import math
 import time
 
-from actuators.adb_apps import AppResolver
-from actuators.adb_keys import keycode
-from actuators.adb_text import (
+from vlagent.actuators.adb_apps import AppResolver
+from vlagent.actuators.adb_keys import keycode
+from vlagent.actuators.adb_text import (
     ADB_KEYBOARD_IME,
     ime_clear_command,
     ime_select_commands,
@@ -36,8 +36,8 @@ from actuators.adb_text import (
     input_text_commands,
     is_safe_ascii,
 )
-from agent.action_map import to_device
-from agent.actions import (
+from vlagent.agent.action_map import to_device
+from vlagent.agent.actions import (
     Action,
     Answer,
     DoubleTap,
@@ -52,10 +52,10 @@ from agent.actions import (
     TypeText,
     Wait,
 )
-from agent.interfaces import ActionResult
-from perception.coords import pixel_index
-from perception.frame import Frame
-from perception.sources.adb_device import (
+from vlagent.agent.interfaces import ActionResult
+from vlagent.perception.coords import pixel_index
+from vlagent.perception.frame import Frame
+from vlagent.perception.sources.adb_device import (
     AdbCommandError,
     AdbConnectionLost,
     AdbDevice,

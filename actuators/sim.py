@@ -10,10 +10,10 @@ propagates. `wait` does not sleep: simulated time does not pass.
 import time
 from typing import Any
 
-from agent.action_map import to_device
-from agent.actions import Action, action_to_json
-from agent.interfaces import ActionResult
-from perception.frame import Frame
+from vlagent.agent.action_map import to_device
+from vlagent.agent.actions import Action, action_to_json
+from vlagent.agent.interfaces import ActionResult
+from vlagent.perception.frame import Frame
 
 
 class SimActuator:
@@ -25,7 +25,7 @@ class SimActuator:
         self.phone = phone
 
     def execute(self, action: Action, frame: Frame) -> ActionResult:
-        from sim.phone import PhoneInputError, UnknownAppError
+        from vlagent.sim.phone import PhoneInputError, UnknownAppError
 
         started = time.perf_counter()
         device_size = tuple(float(v) for v in self.phone.size)

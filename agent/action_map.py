@@ -8,8 +8,8 @@ The copy skips validation on purpose: a device-px action is a record of what is 
 untrusted input, and its frame-size check would be against the wrong space.
 """
 
-from agent.actions import Action
-from perception.coords import Size, Transform, clamp_point
+from vlagent.agent.actions import Action
+from vlagent.perception.coords import Size, Transform, clamp_point
 
 _POINT_FIELDS = {
     "tap": (("x", "y"),),

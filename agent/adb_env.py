@@ -15,8 +15,8 @@ task is the instruction text, with no success check.
 import json
 from typing import Any
 
-from agent.envs import TaskHandle, _bool_option
-from agent.errors import ConfigError
+from vlagent.agent.envs import TaskHandle, _bool_option
+from vlagent.agent.errors import ConfigError
 
 OPTIONS = ("host", "port", "scale", "ui_tree", "png", "reconnect_timeout_s", "command_timeout_s")
 
@@ -27,8 +27,8 @@ class AdbEnv:
     def __init__(self, serial: str | None = None, *, host: str | None = None, port: int | None = None,
                  scale: float | None = None, ui_tree: bool = False, png: bool = False,
                  reconnect_timeout_s: float = 10.0, command_timeout_s: float = 30.0):
-        from actuators.adb import AdbActuator
-        from perception.sources.adb import AdbSource
+        from vlagent.actuators.adb import AdbActuator
+        from vlagent.perception.sources.adb import AdbSource
 
         self.source = AdbSource(serial, scale=scale, prefer_raw=not png, ui_tree=ui_tree, host=host, port=port,
                                 reconnect_timeout_s=reconnect_timeout_s, command_timeout_s=command_timeout_s)
@@ -42,8 +42,8 @@ class AdbEnv:
 
     def setup_task(self, ref: str) -> TaskHandle:
         """A sim task on a simulated device; otherwise `ref` is the instruction."""
-        from perception.sources.adb_device import AdbDeviceError
-        from sim.tasks import TaskError, find_task
+        from vlagent.perception.sources.adb_device import AdbDeviceError
+        from vlagent.sim.tasks import TaskError, find_task
 
         try:
             task = find_task(ref)
@@ -57,7 +57,7 @@ class AdbEnv:
             raise ConfigError(f"the simulated device could not set up {task.id}: {reply.get('error')}")
 
         def succeeded() -> bool:
-            from sim.phone import PhoneState
+            from vlagent.sim.phone import PhoneState
 
             state = PhoneState.model_validate_json(self.source.device.service("vlagent:state"))
             return task.is_successful(state)
@@ -75,7 +75,7 @@ class AdbEnv:
 
 def open_adb(argument: str | None, options: dict[str, Any]) -> AdbEnv:
     """ENVS["adb"]: "adb[:SERIAL]"."""
-    from perception.sources.adb_device import AdbDeviceError
+    from vlagent.perception.sources.adb_device import AdbDeviceError
 
     options = dict(options)
     try:

@@ -5,7 +5,7 @@ colours (tap points, swipe arrows, red for denied actions). Pillow does the enco
 
 import io
 
-from agent.episode import Episode, load_image
+from vlagent.agent.episode import Episode, load_image
 
 WIDTH = 270
 FRAME_MS = 900

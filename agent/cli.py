@@ -7,20 +7,20 @@ explicitly, in one list. Command modules import only typer at module level so th
 
 import typer
 
-from agent.commands.act import act
-from agent.commands.demo import demo
-from agent.commands.export import export
-from agent.commands.ground import ground
-from agent.commands.import_episodes import import_androidcontrol
-from agent.commands.model_info import model_info
-from agent.commands.observe import observe
-from agent.commands.replay import replay
-from agent.commands.report import report
-from agent.commands.run import run
-from agent.commands.sim_device import sim_device
-from agent.commands.tasks import tasks
-from agent.commands.train_demo import train_demo
-from agent.commands.version import version
+from vlagent.agent.commands.act import act
+from vlagent.agent.commands.demo import demo
+from vlagent.agent.commands.export import export
+from vlagent.agent.commands.ground import ground
+from vlagent.agent.commands.import_episodes import import_androidcontrol
+from vlagent.agent.commands.model_info import model_info
+from vlagent.agent.commands.observe import observe
+from vlagent.agent.commands.replay import replay
+from vlagent.agent.commands.report import report
+from vlagent.agent.commands.run import run
+from vlagent.agent.commands.sim_device import sim_device
+from vlagent.agent.commands.tasks import tasks
+from vlagent.agent.commands.train_demo import train_demo
+from vlagent.agent.commands.version import version
 
 app = typer.Typer(
     name="vlagent",

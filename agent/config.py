@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agent.errors import ConfigError
+from vlagent.agent.errors import ConfigError
 
 DEFAULT_SENSITIVE_LABELS = (
     "pay", "pay now", "buy", "buy now", "purchase", "place order", "order now", "subscribe",

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from agent.config import LoopConfig, SafetyConfig, SettleConfig
+from vlagent.agent.config import LoopConfig, SafetyConfig, SettleConfig
 
 # Task ids "template:seed". Short oracle trajectories (2-6 steps), seven apps, no scrolling
 # and no sensitive words. Seeds from 1001: behaviour cloning uses task seeds below 100, and
@@ -130,7 +130,7 @@ def p50_ms(rows: Sequence[dict[str, float]]) -> dict[str, float]:
 
 def check_tasks(tasks: Sequence[str]) -> list[str]:
     """The task ids, validated against sim.tasks; DemoError names an unknown one."""
-    from sim.tasks import TaskError, find_task
+    from vlagent.sim.tasks import TaskError, find_task
 
     checked = []
     for ref in tasks:
@@ -166,11 +166,11 @@ def run_task(engine, task_ref: str, *, manifest: str | None = None, seed: int = 
     With `episode_dir`, the episode is recorded there."""
     import tempfile
 
-    from agent.envs import SimPhoneEnv
-    from agent.loop import run_episode
-    from agent.recorder import EpisodeRecorder
-    from agent.safety import make_gate
-    from policies.agent import AgentPolicy
+    from vlagent.agent.envs import SimPhoneEnv
+    from vlagent.agent.loop import run_episode
+    from vlagent.agent.recorder import EpisodeRecorder
+    from vlagent.agent.safety import make_gate
+    from vlagent.policies.agent import AgentPolicy
 
     with tempfile.TemporaryDirectory(prefix="vlagent-demo-") as scratch:
         env = SimPhoneEnv(0, width=DEMO_DEVICE_SIZE[0], height=DEMO_DEVICE_SIZE[1],
@@ -215,8 +215,8 @@ def _episode(engine, manifest, task_ref: str, index: int, out_dir: Path, on_step
 
 
 def _write_episode_report(episode_dir: Path) -> Path:
-    from agent.episode import load_episode
-    from agent.report import write_report
+    from vlagent.agent.episode import load_episode
+    from vlagent.agent.report import write_report
 
     return write_report(load_episode(episode_dir), episode_dir / "report.html", animation="none")
 
@@ -226,8 +226,8 @@ def run_demo(model_dir: Path | None = None, out_dir: Path | None = None, tasks: 
              on_step: Callable[[str, object], None] | None = None) -> DemoResult:
     """Run the agent policy on `tasks` with the package in `model_dir` (default: the shipped
     model) through the ONNX engine; write episodes, reports and the summary under `out_dir`."""
-    from perception.engine import load
-    from policies.model_options import default_model_dir, manifest_sha256
+    from vlagent.perception.engine import load
+    from vlagent.policies.model_options import default_model_dir, manifest_sha256
 
     tasks = check_tasks(tasks)
     model_dir = Path(model_dir) if model_dir is not None else default_model_dir()

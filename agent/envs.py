@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from agent.errors import ConfigError
-from agent.interfaces import Actuator, FrameSource
-from agent.recorder import write_atomic
+from vlagent.agent.errors import ConfigError
+from vlagent.agent.interfaces import Actuator, FrameSource
+from vlagent.agent.recorder import write_atomic
 
 DEFAULT_STATE_DIR = "~/.local/state/vlagent"
 DEFAULT_SIZE = (1080, 2400)  # device px (portrait) of a new phone
@@ -94,9 +94,9 @@ class SimPhoneEnv:
 
     def __init__(self, seed: int = 0, *, width: int | None = None, height: int | None = None,
                  frame_width: int | None = None, state_file: str | Path | None = None, fresh: bool = False):
-        from actuators.sim import SimActuator
-        from perception.sources.sim import SimSource
-        from sim.phone import Phone
+        from vlagent.actuators.sim import SimActuator
+        from vlagent.perception.sources.sim import SimSource
+        from vlagent.sim.phone import Phone
 
         self.seed = seed
         self.state_file = Path(state_file) if state_file is not None else default_state_file(seed)
@@ -118,7 +118,7 @@ class SimPhoneEnv:
     def setup_task(self, ref: str) -> TaskHandle:
         """Set up a sim task by id ("clock.alarm_create", "clock.alarm_create:3") or exact
         instruction; text with spaces that names no task becomes a free instruction."""
-        from sim.tasks import TaskError, find_task
+        from vlagent.sim.tasks import TaskError, find_task
 
         try:
             task = find_task(ref, self.seed)

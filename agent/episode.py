@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from agent.actions import Action, ActionParseError, parse_action
-from agent.errors import EpisodeFormatError
-from agent.interfaces import Decision
-from agent.recorder import FORMAT_NAME, FORMAT_VERSION
-from perception.coords import CoordinateError, transform_from_dict
-from perception.frame import Frame
+from vlagent.agent.actions import Action, ActionParseError, parse_action
+from vlagent.agent.errors import EpisodeFormatError
+from vlagent.agent.interfaces import Decision
+from vlagent.agent.recorder import FORMAT_NAME, FORMAT_VERSION
+from vlagent.perception.coords import CoordinateError, transform_from_dict
+from vlagent.perception.frame import Frame
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -90,7 +90,7 @@ class Episode:
 
     def frame(self, index: int) -> Frame:
         """Step `index`'s observation rebuilt as a Frame (image, transform, UI tree)."""
-        from perception.uitree import UINode
+        from vlagent.perception.uitree import UINode
 
         step = self.steps[index]
         tree = step.get("ui_tree")

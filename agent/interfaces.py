@@ -7,8 +7,8 @@ Data flows one way: FrameSource -> Frame -> Policy -> Decision (an Action in fra
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from agent.actions import Action
-from perception.frame import Frame
+from vlagent.agent.actions import Action
+from vlagent.perception.frame import Frame
 
 __all__ = ["Frame", "Observation", "Decision", "ActionResult", "FrameSource", "Policy", "Actuator"]
 

@@ -25,14 +25,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.actions import ActionParseError, Answer, Finish, action_to_json, parse_action
-from agent.config import LoopConfig, SafetyConfig
-from agent.errors import PolicyOutputError
-from agent.interfaces import ActionResult, Actuator, Decision, FrameSource, Observation, Policy
-from agent.recorder import EpisodeRecorder, StepData
-from agent.safety import SafetyGate
-from agent.settle import frames_differ, wait_until_stable
-from perception.frame import Frame
+from vlagent.agent.actions import ActionParseError, Answer, Finish, action_to_json, parse_action
+from vlagent.agent.config import LoopConfig, SafetyConfig
+from vlagent.agent.errors import PolicyOutputError
+from vlagent.agent.interfaces import (
+    ActionResult,
+    Actuator,
+    Decision,
+    FrameSource,
+    Observation,
+    Policy,
+)
+from vlagent.agent.recorder import EpisodeRecorder, StepData
+from vlagent.agent.safety import SafetyGate
+from vlagent.agent.settle import frames_differ, wait_until_stable
+from vlagent.perception.frame import Frame
 
 STAGES = ("capture", "preprocess", "model", "safety", "actuate", "settle", "record")
 

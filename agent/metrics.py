@@ -20,7 +20,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
-from agent.actions import Action
+from vlagent.agent.actions import Action
 
 TAP_DIAGONAL_FRACTION = 0.14
 POINT_TYPES = ("tap", "double_tap", "long_press")

@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.action_map import to_device
-from agent.actions import Action
-from agent.interfaces import ActionResult, Decision
-from agent.safety import SafetyDecision
-from perception.frame import Frame
+from vlagent.agent.action_map import to_device
+from vlagent.agent.actions import Action
+from vlagent.agent.interfaces import ActionResult, Decision
+from vlagent.agent.safety import SafetyDecision
+from vlagent.perception.frame import Frame
 
 FORMAT_NAME = "vlagent-episode"
 FORMAT_VERSION = 1

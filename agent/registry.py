@@ -17,25 +17,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ENVS: dict[str, str] = {
-    "sim-phone": "agent.envs:open_sim_phone",
-    "adb": "agent.adb_env:open_adb",
+    "sim-phone": "vlagent.agent.envs:open_sim_phone",
+    "adb": "vlagent.agent.adb_env:open_adb",
 }
 
 POLICIES: dict[str, str] = {
-    "oracle": "agent.sim_oracle:make_oracle_policy",
-    "scripted": "policies.scripted:from_context",
-    "grounding": "policies.grounding:from_context",
-    "agent": "policies.agent:from_context",
+    "oracle": "vlagent.agent.sim_oracle:make_oracle_policy",
+    "scripted": "vlagent.policies.scripted:from_context",
+    "grounding": "vlagent.policies.grounding:from_context",
+    "agent": "vlagent.policies.agent:from_context",
 }
 
 SOURCES: dict[str, str] = {
-    "sim-phone": "perception.sources.sim:SimSource",
-    "adb": "perception.sources.adb:AdbSource",
+    "sim-phone": "vlagent.perception.sources.sim:SimSource",
+    "adb": "vlagent.perception.sources.adb:AdbSource",
 }
 
 ACTUATORS: dict[str, str] = {
-    "sim-phone": "actuators.sim:SimActuator",
-    "adb": "actuators.adb:AdbActuator",
+    "sim-phone": "vlagent.actuators.sim:SimActuator",
+    "adb": "vlagent.actuators.adb:AdbActuator",
 }
 
 

@@ -11,12 +11,12 @@ Nothing here executes an action.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agent.actions import ActionParseError, parse_action
-from agent.episode import Episode
-from agent.errors import PolicyOutputError
-from agent.interfaces import Decision, Observation, Policy
-from agent.metrics import StepScore, Tally, score_step, target_box
-from perception.frame import Frame
+from vlagent.agent.actions import ActionParseError, parse_action
+from vlagent.agent.episode import Episode
+from vlagent.agent.errors import PolicyOutputError
+from vlagent.agent.interfaces import Decision, Observation, Policy
+from vlagent.agent.metrics import StepScore, Tally, score_step, target_box
+from vlagent.perception.frame import Frame
 
 
 @dataclass

@@ -17,9 +17,9 @@ import io
 import json
 from pathlib import Path
 
-from agent.episode import Episode, load_image
-from agent.metrics import target_box
-from perception.coords import apply_box, transform_from_dict
+from vlagent.agent.episode import Episode, load_image
+from vlagent.agent.metrics import target_box
+from vlagent.perception.coords import apply_box, transform_from_dict
 
 HEADER_HEIGHT = 120
 PAGE_PADDING = 16
@@ -179,7 +179,7 @@ def render_report(episode: Episode, *, animation: str = "gif",
                   animation_data: tuple[bytes, str] | None = None) -> str:
     """The whole HTML page for `episode`; `animation` is "gif", "webp" or "none", and
     `animation_data` (bytes, mime type) reuses an animation already encoded."""
-    from agent.animation import episode_animation
+    from vlagent.agent.animation import episode_animation
 
     totals = [sum((s.get("timings") or {}).get(k, 0.0) for k in STAGE_COLORS) for s in episode.steps]
     scale = max(totals + [1e-9])

@@ -25,10 +25,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from agent.actions import Action, DoubleTap, LongPress, OpenApp, Tap, TypeText, action_to_json
-from agent.config import SafetyConfig
-from agent.errors import ConfigError
-from perception.frame import Frame
+from vlagent.agent.actions import (
+    Action,
+    DoubleTap,
+    LongPress,
+    OpenApp,
+    Tap,
+    TypeText,
+    action_to_json,
+)
+from vlagent.agent.config import SafetyConfig
+from vlagent.agent.errors import ConfigError
+from vlagent.perception.frame import Frame
 
 _CARD_RE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 _SECRET_RES = tuple(re.compile(p) for p in (

@@ -5,12 +5,12 @@ replay, from the recorded episode's task id ("template:seed"). It reads only the
 observation's UI tree, so teacher-forced replay feeds it exactly what it saw live.
 """
 
-from agent.registry import PolicyContext, RegistryError
+from vlagent.agent.registry import PolicyContext, RegistryError
 
 
 def make_oracle_policy(context: PolicyContext):
-    from policies.oracle import OraclePolicy
-    from sim.tasks import TaskError, find_task
+    from vlagent.policies.oracle import OraclePolicy
+    from vlagent.sim.tasks import TaskError, find_task
 
     task = getattr(context.task, "raw", None)
     if task is None and context.episode_meta:

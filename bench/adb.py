@@ -23,12 +23,12 @@ from collections.abc import Callable
 
 from perf_doc import DOC, write_section  # noqa: E402  (bench/ is on sys.path when run as a script)
 
-from actuators.adb import AdbActuator
-from agent.actions import KeyPress, Tap, TypeText
-from agent.settle import wait_until_stable
-from perception.sources.adb import AdbSource
-from perception.sources.screencap import parse_png_screencap
-from sim.adbd.launch import AdbServer, SimDeviceProcess
+from vlagent.actuators.adb import AdbActuator
+from vlagent.agent.actions import KeyPress, Tap, TypeText
+from vlagent.agent.settle import wait_until_stable
+from vlagent.perception.sources.adb import AdbSource
+from vlagent.perception.sources.screencap import parse_png_screencap
+from vlagent.sim.adbd.launch import AdbServer, SimDeviceProcess
 
 SECTION = "## ADB"
 

@@ -50,8 +50,8 @@ def build_checkpoint(path: Path, tiny: bool) -> None:
     """A random Qwen2-VL-2B-shaped checkpoint whose special ids are the small tokenizer's."""
     import torch
 
-    from perception.model import QWEN2_VL_2B, Qwen2VL
-    from perception.tokenizer import (
+    from vlagent.perception.model import QWEN2_VL_2B, Qwen2VL
+    from vlagent.perception.tokenizer import (
         IM_END,
         IMAGE_PAD,
         VIDEO_PAD,
@@ -84,7 +84,7 @@ def prepare(root: Path, tiny: bool) -> None:
         if not (root / name / "manifest.json").is_file():
             print(f"exporting {name}", flush=True)
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "agent.cli", "export", str(checkpoint), str(root / name),
+            subprocess.run([sys.executable, "-m", "vlagent.agent.cli", "export", str(checkpoint), str(root / name),
                             "--quantize", mode], check=True, cwd=ROOT)
             print(f"  {time.perf_counter() - t:.0f} s", flush=True)
 
@@ -123,7 +123,7 @@ def screenshot() -> np.ndarray:
 
 
 def prompt_ids(tokenizer, image_tokens: int) -> list[int]:
-    from perception.chat import expand_vision_pads, render_chat
+    from vlagent.perception.chat import expand_vision_pads, render_chat
 
     text = "Find the Settings icon on this screen and give its box."
     for _ in range(200):  # pad the request with words until the prompt reaches PROMPT_TOKENS
@@ -137,9 +137,9 @@ def prompt_ids(tokenizer, image_tokens: int) -> list[int]:
 
 def run_config(name: str, root: Path, threads: int, reference: dict | None) -> dict:
     """Everything measured for one configuration (run in its own process)."""
-    from perception.positions import get_rope_index
-    from perception.processor import ImageProcessor
-    from perception.tokenizer import Tokenizer
+    from vlagent.perception.positions import get_rope_index
+    from vlagent.perception.processor import ImageProcessor
+    from vlagent.perception.tokenizer import Tokenizer
 
     checkpoint = root / "checkpoint"
     tokenizer = Tokenizer.from_file(checkpoint / "tokenizer.json")

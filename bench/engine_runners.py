@@ -15,7 +15,7 @@ RUNNERS = ("hf", "torch", "onnx-fp32", "onnx-int8", "onnx-int4")
 
 def text_weight_bytes(config, bytes_per_value: int = 4) -> int:
     """Weights one decode step reads in a torch model: decoder layers, final norm, lm_head."""
-    from perception.model.config import param_counts
+    from vlagent.perception.model.config import param_counts
 
     t = config.text
     return (param_counts(config)["lm"] + t.vocab_size * t.hidden_size) * bytes_per_value
@@ -26,7 +26,7 @@ class HFRunner:
         import torch
         from transformers import Qwen2VLForConditionalGeneration
 
-        from perception.model.config import Qwen2VLConfig
+        from vlagent.perception.model.config import Qwen2VLConfig
 
         torch.set_num_threads(threads)
         self.torch = torch
@@ -61,7 +61,7 @@ class HFRunner:
 
 class TorchRunner:
     def __init__(self, checkpoint: Path, threads: int):
-        from perception.engine_torch import TorchBackend
+        from vlagent.perception.engine_torch import TorchBackend
 
         self.backend = TorchBackend(checkpoint, threads=threads)
         self.config = self.backend.config
@@ -71,7 +71,7 @@ class TorchRunner:
 
 class OnnxRunner:
     def __init__(self, package: Path, threads: int):
-        from perception.engine_onnx import OnnxBackend
+        from vlagent.perception.engine_onnx import OnnxBackend
 
         self.backend = OnnxBackend(package, threads=threads, verify=False)
         self.config = self.backend.config

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from perception.model import QWEN2_VL_2B, Qwen2VL
+from vlagent.perception.model import QWEN2_VL_2B, Qwen2VL
 
 
 def prompt_ids(grid: tuple[int, int, int]) -> list[int]:

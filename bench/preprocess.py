@@ -20,7 +20,7 @@ import numpy as np
 import PIL
 from PIL import Image, ImageDraw, ImageFont
 
-from perception.processor import ImageProcessor, default_threads
+from vlagent.perception.processor import ImageProcessor, default_threads
 
 COMMAND = "python bench/preprocess.py --repeats {repeats}"
 from perf_doc import DOC, write_section  # noqa: E402  (bench/ is on sys.path when run as a script)

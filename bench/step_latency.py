@@ -38,9 +38,9 @@ def percentile_ms(values: list[float], q: float) -> float:
 
 
 def measure(model: Path | None, repeats: int, threads: int | None) -> dict:
-    from agent.demo import DEMO_TASKS, DEMO_THREADS, STAGE_COLUMNS, run_task
-    from perception.engine import load
-    from policies.model_options import default_model_dir, manifest_sha256
+    from vlagent.agent.demo import DEMO_TASKS, DEMO_THREADS, STAGE_COLUMNS, run_task
+    from vlagent.perception.engine import load
+    from vlagent.policies.model_options import default_model_dir, manifest_sha256
 
     model = model or default_model_dir()
     threads = threads or DEMO_THREADS

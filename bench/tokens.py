@@ -64,8 +64,8 @@ class Budget:
 
 def held_out(n: int) -> list[tuple[object, str, tuple[int, int, int, int]]]:
     """(sim Phone on the screen, target label, target bounds device px) for n held-out screens."""
-    from perception.train.recipe import EVAL_SEED0
-    from perception.train.screens import random_phone, targets_of
+    from vlagent.perception.train.recipe import EVAL_SEED0
+    from vlagent.perception.train.screens import random_phone, targets_of
 
     out, seed = [], EVAL_SEED0
     while len(out) < n:
@@ -79,8 +79,8 @@ def held_out(n: int) -> list[tuple[object, str, tuple[int, int, int, int]]]:
 
 
 def budgets_for(model: Path, threads: int | None) -> list[Budget]:
-    from perception.engine import load
-    from perception.processor import ImageProcessor
+    from vlagent.perception.engine import load
+    from vlagent.perception.processor import ImageProcessor
 
     config = json.loads((model / "preprocessor_config.json").read_text())
     native_max, native_min = int(config["max_pixels"]), int(config["min_pixels"])
@@ -109,12 +109,12 @@ def budgets_for(model: Path, threads: int | None) -> list[Budget]:
 def run(model: Path, screens: int, threads: int | None) -> tuple[list[Budget], dict]:
     from PIL import Image
 
-    from actuators.sim import SimActuator
-    from agent.actions import Tap
-    from agent.errors import PolicyOutputError
-    from perception.coords import apply_box, norm1000_to_image
-    from perception.sources.sim import SimSource
-    from policies.grounding import ground
+    from vlagent.actuators.sim import SimActuator
+    from vlagent.agent.actions import Tap
+    from vlagent.agent.errors import PolicyOutputError
+    from vlagent.perception.coords import apply_box, norm1000_to_image
+    from vlagent.perception.sources.sim import SimSource
+    from vlagent.policies.grounding import ground
 
     budgets = budgets_for(model, threads)
     capture_s, act_s = [], []
@@ -241,7 +241,7 @@ Grounding accuracy and step latency against the visual-token budget, shipped mod
 
 
 def main() -> None:
-    from policies.model_options import default_model_dir
+    from vlagent.policies.model_options import default_model_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="package (default: the shipped model)")

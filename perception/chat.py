@@ -12,7 +12,7 @@ import operator
 import re
 from collections.abc import Mapping, Sequence
 
-from perception.special_tokens import (
+from vlagent.perception.special_tokens import (
     IM_END,
     IM_START,
     IMAGE_PAD,

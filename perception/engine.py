@@ -23,11 +23,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from perception.model.config import Qwen2VLConfig
-from perception.positions import get_rope_index
-from perception.processor import ImageProcessor, VisionInput
-from perception.sampling import SamplingParams, choose
-from perception.tokenizer import Tokenizer, expand_vision_pads
+from vlagent.perception.model.config import Qwen2VLConfig
+from vlagent.perception.positions import get_rope_index
+from vlagent.perception.processor import ImageProcessor, VisionInput
+from vlagent.perception.sampling import SamplingParams, choose
+from vlagent.perception.tokenizer import Tokenizer, expand_vision_pads
 
 StreamCallback = Callable[[str, int], None]  # (text delta, token id), once per new token
 
@@ -215,7 +215,7 @@ def load(model_dir: str | Path, backend: str = "torch", **options) -> Engine:
         stop_ids |= set(eos if isinstance(eos, list) else [] if eos is None else [eos])
 
     if runner is None:
-        from perception.engine_torch import TorchBackend
+        from vlagent.perception.engine_torch import TorchBackend
 
         runner = TorchBackend(model_dir, **backend_options)
     return Engine(runner, tokenizer, processor, config, sorted(stop_ids))
@@ -224,7 +224,7 @@ def load(model_dir: str | Path, backend: str = "torch", **options) -> Engine:
 def _onnx_backend(model_dir: Path, options: dict) -> Backend:
     """The onnx backend, imported only when asked for (it needs onnxruntime, never torch)."""
     try:
-        from perception.engine_onnx import OnnxBackend
+        from vlagent.perception.engine_onnx import OnnxBackend
     except ModuleNotFoundError as exc:
         if exc.name != "onnxruntime":
             raise

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from perception import positions as P
-from perception.engine import BackendNotAvailableError, EngineError
-from perception.export.manifest import (
+from vlagent.perception import positions as P
+from vlagent.perception.engine import BackendNotAvailableError, EngineError
+from vlagent.perception.export.manifest import (
     MANIFEST,
     PackageError,
     decoder_io_names,
@@ -34,7 +34,7 @@ from perception.export.manifest import (
     verify_package,
     vision_io_names,
 )
-from perception.model.config import Qwen2VLConfig
+from vlagent.perception.model.config import Qwen2VLConfig
 
 MEMORY_FACTOR = 1.3  # RSS after loading / graph file bytes (prepacked weights), see bench/engine.py
 RUN_RESERVE = 1 << 30  # bytes on top for activations of a typical screenshot (more for huge images)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from perception.model.qwen2vl import Cache, Qwen2VL
+from vlagent.perception.model.qwen2vl import Cache, Qwen2VL
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 

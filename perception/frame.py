@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from perception.coords import Transform, apply_box, clamp_box, identity
+from vlagent.perception.coords import Transform, apply_box, clamp_box, identity
 
 if TYPE_CHECKING:
-    from perception.uitree import UINode
+    from vlagent.perception.uitree import UINode
 
 
 class FrameError(ValueError):

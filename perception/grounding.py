@@ -26,7 +26,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from perception.coords import Size, apply_box, image_to_norm1000
+from vlagent.perception.coords import Size, apply_box, image_to_norm1000
 
 OBJECT_REF_START = "<|object_ref_start|>"
 OBJECT_REF_END = "<|object_ref_end|>"

@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from perception.image_ops import ImageInputError, resize_bicubic, to_rgb_image
-from perception.video import (
+from vlagent.perception.image_ops import ImageInputError, resize_bicubic, to_rgb_image
+from vlagent.perception.video import (
     VIDEO_FPS,
     VIDEO_MAX_TOKENS,
     VideoInputError,

@@ -15,14 +15,14 @@ from types import MappingProxyType
 import tokenizers
 from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers, processors, trainers
 
-from perception.chat import (
+from vlagent.perception.chat import (
     DEFAULT_SYSTEM_PROMPT,
     ChatFormatError,
     VisionPadCountError,
     expand_vision_pads,
     render_chat,
 )
-from perception.special_tokens import (
+from vlagent.perception.special_tokens import (
     BOX_END,
     BOX_START,
     ENDOFTEXT,
@@ -41,7 +41,7 @@ from perception.special_tokens import (
     VISION_PAD,
     VISION_START,
 )
-from perception.tokenizer_corpus import CORPUS
+from vlagent.perception.tokenizer_corpus import CORPUS
 
 __all__ = [
     "BOX_END",

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from agent.actions import (
+from vlagent.agent.actions import (
     Action,
     Answer,
     Finish,
@@ -47,8 +47,8 @@ from agent.actions import (
     TypeText,
     Wait,
 )
-from agent.errors import PolicyOutputError
-from perception.coords import (
+from vlagent.agent.errors import PolicyOutputError
+from vlagent.perception.coords import (
     Box,
     Size,
     apply_box,
@@ -57,7 +57,7 @@ from perception.coords import (
     image_to_norm1000,
     norm1000_to_image,
 )
-from perception.grounding import (
+from vlagent.perception.grounding import (
     BOX_END,
     BOX_START,
     OBJECT_REF_END,

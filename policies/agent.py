@@ -13,12 +13,12 @@ instead a retry, or a re-plan request after a repeated action, samples (temperat
 
 import time
 
-from agent.actions import Action
-from agent.interfaces import Decision, Observation
-from perception.coords import apply_box, norm1000_to_image
-from policies.action_grammar import ActionGrammarError, history_line, parse_action_line
-from policies.grounding import RETRY_TEMPERATURE, generation_timings
-from policies.prompts import agent_prompt
+from vlagent.agent.actions import Action
+from vlagent.agent.interfaces import Decision, Observation
+from vlagent.perception.coords import apply_box, norm1000_to_image
+from vlagent.policies.action_grammar import ActionGrammarError, history_line, parse_action_line
+from vlagent.policies.grounding import RETRY_TEMPERATURE, generation_timings
+from vlagent.policies.prompts import agent_prompt
 
 AGENT_MAX_NEW_TOKENS = 64
 
@@ -77,7 +77,7 @@ class AgentPolicy:
 
 def from_context(context) -> AgentPolicy:
     """Registry factory ("agent"): the engine from the policy options (policies.model_options)."""
-    from policies.model_options import load_engine, manifest_sha256, model_options
+    from vlagent.policies.model_options import load_engine, manifest_sha256, model_options
 
     options = model_options(dict(context.options), max_new_tokens=AGENT_MAX_NEW_TOKENS)
     return AgentPolicy(load_engine(options), manifest_sha256(options.model), options.max_new_tokens)

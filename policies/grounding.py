@@ -20,12 +20,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from agent.actions import Finish, LongPress, Tap, action_to_json
-from agent.errors import PolicyOutputError
-from agent.interfaces import Decision, Observation
-from perception.coords import Box, apply_box, clamp_point, norm1000_to_image
-from perception.grounding import GroundingParseError, parse_groundings
-from policies.prompts import PromptError, grounding_prompt
+from vlagent.agent.actions import Finish, LongPress, Tap, action_to_json
+from vlagent.agent.errors import PolicyOutputError
+from vlagent.agent.interfaces import Decision, Observation
+from vlagent.perception.coords import Box, apply_box, clamp_point, norm1000_to_image
+from vlagent.perception.grounding import GroundingParseError, parse_groundings
+from vlagent.policies.prompts import PromptError, grounding_prompt
 
 GROUND_MAX_NEW_TOKENS = 48  # a label of ~20 tokens plus a box of ~15
 RETRY_TEMPERATURE = 0.8  # sampling temperature of a retry after unparseable output
@@ -146,7 +146,7 @@ class GroundingPolicy:
 
 def from_context(context) -> GroundingPolicy:
     """Registry factory ("grounding"): the engine from the policy options (policies.model_options)."""
-    from policies.model_options import load_engine, manifest_sha256, model_options
+    from vlagent.policies.model_options import load_engine, manifest_sha256, model_options
 
     options = model_options(dict(context.options), max_new_tokens=GROUND_MAX_NEW_TOKENS)
     return GroundingPolicy(load_engine(options), manifest_sha256(options.model), options.max_new_tokens)

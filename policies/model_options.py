@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.errors import ConfigError
+from vlagent.agent.errors import ConfigError
 
 BACKENDS = ("onnx", "torch")
 KEYS = ("model", "backend", "min_pixels", "max_pixels", "threads", "max_new_tokens")
@@ -24,7 +24,7 @@ KEYS = ("model", "backend", "min_pixels", "max_pixels", "threads", "max_new_toke
 
 def default_model_dir() -> Path:
     """The shipped demo package (package data of vlagent)."""
-    from perception.demo_model import path
+    from vlagent.perception.demo_model import path
 
     return Path(path())
 
@@ -82,7 +82,7 @@ def model_options(options: dict[str, Any], max_new_tokens: int = 64) -> ModelOpt
 
 def load_engine(options: ModelOptions):
     """The Engine for `options` (perception.engine.load; torch is imported only for backend="torch")."""
-    from perception.engine import load
+    from vlagent.perception.engine import load
 
     if not options.model.is_dir():
         raise ConfigError(f"model {options.model} is not a directory (an exported package or a checkpoint)")
@@ -92,7 +92,7 @@ def load_engine(options: ModelOptions):
 def manifest_sha256(model_dir: Path) -> str | None:
     """sha256 of the package's manifest.json (which holds every file's sha256), or None for a
     checkpoint without one; recorded in episode metadata to name the exact model."""
-    from perception.export.manifest import MANIFEST, sha256_file
+    from vlagent.perception.export.manifest import MANIFEST, sha256_file
 
     manifest = Path(model_dir) / MANIFEST
     return sha256_file(manifest) if manifest.is_file() else None

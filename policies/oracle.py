@@ -13,7 +13,7 @@ action's coordinates to frame px with `frame.to_frame_px` (the identity for the 
 
 from collections.abc import Generator
 
-from agent.actions import (
+from vlagent.agent.actions import (
     Action,
     Finish,
     KeyPress,
@@ -24,10 +24,10 @@ from agent.actions import (
     TypeText,
     action_to_json,
 )
-from agent.interfaces import Decision, Observation
-from perception.frame import Frame
-from perception.uitree import UINode
-from policies.ui_query import UIView, same_tree
+from vlagent.agent.interfaces import Decision, Observation
+from vlagent.perception.frame import Frame
+from vlagent.perception.uitree import UINode
+from vlagent.policies.ui_query import UIView, same_tree
 
 LAUNCHER_ICON = "com.android.launcher3:id/icon"
 
@@ -156,7 +156,7 @@ class OraclePolicy:
     """`Policy` that solves `task` (a sim.tasks.Task) from the UI tree. One instance per episode."""
 
     def __init__(self, task) -> None:
-        from policies.oracle_plans import PLANS
+        from vlagent.policies.oracle_plans import PLANS
 
         if task.template_id not in PLANS:
             raise OracleError(f"the oracle has no plan for task template {task.template_id!r}")

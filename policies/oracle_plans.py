@@ -5,8 +5,8 @@ screen shows: labels, resource ids, descriptions, checked states and texts read 
 
 from collections.abc import Callable
 
-from agent.actions import Answer, KeyPress
-from policies.oracle import OracleError, Plan, Skills
+from vlagent.agent.actions import Answer, KeyPress
+from vlagent.policies.oracle import OracleError, Plan, Skills
 
 SETTINGS = "com.android.settings"
 CLOCK = "com.google.android.deskclock"

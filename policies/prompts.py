@@ -12,7 +12,7 @@ samples with these same functions, so prompts at training and at run time are id
 
 from collections.abc import Sequence
 
-from perception.chat import render_chat
+from vlagent.perception.chat import render_chat
 
 HISTORY_LENGTH = 4  # previous actions shown in the agent prompt, most recent last
 NO_HISTORY = "none"

@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.actions import Action, Finish, action_to_json, parse_action
-from agent.interfaces import Decision, Observation
+from vlagent.agent.actions import Action, Finish, action_to_json, parse_action
+from vlagent.agent.interfaces import Decision, Observation
 
 
 class ScriptedPolicy:

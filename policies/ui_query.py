@@ -7,7 +7,7 @@ covers (a tap goes to the topmost clickable view, as on Android).
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from perception.uitree import UINode
+from vlagent.perception.uitree import UINode
 
 Point = tuple[float, float]
 

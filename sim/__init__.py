@@ -12,4 +12,4 @@ def register_envs() -> None:
     import gymnasium
 
     if PHONE_ENV_ID not in gymnasium.registry:
-        gymnasium.register(id=PHONE_ENV_ID, entry_point="sim.gym_env:PhoneEnv", nondeterministic=False)
+        gymnasium.register(id=PHONE_ENV_ID, entry_point="vlagent.sim.gym_env:PhoneEnv", nondeterministic=False)

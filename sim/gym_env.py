@@ -21,15 +21,15 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from agent.actions import (
+from vlagent.agent.actions import (
     MAX_TEXT_LENGTH,
     PHONE_ACTION_TYPES,
     ActionParseError,
     Finish,
     parse_action,
 )
-from sim.phone import PhoneInputError, UnknownAppError
-from sim.tasks import TASKS, Task, make_task
+from vlagent.sim.phone import PhoneInputError, UnknownAppError
+from vlagent.sim.tasks import TASKS, Task, make_task
 
 MAX_ACTION_CHARS = MAX_TEXT_LENGTH + 1024
 MAX_TREE_CHARS = 2_000_000

@@ -6,10 +6,10 @@ and answer Actions in frame px); the phone is the real simulator at a small reso
 
 from pathlib import Path
 
-from agent.actions import Finish, Tap, action_to_json
-from agent.config import LoopConfig, SettleConfig
-from agent.envs import SimPhoneEnv
-from agent.interfaces import Decision, Observation
+from vlagent.agent.actions import Finish, Tap, action_to_json
+from vlagent.agent.config import LoopConfig, SettleConfig
+from vlagent.agent.envs import SimPhoneEnv
+from vlagent.agent.interfaces import Decision, Observation
 
 WIDTH, HEIGHT = 360, 800
 

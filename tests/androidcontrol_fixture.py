@@ -35,7 +35,7 @@ def _center(phone, text):
 def write_fixture(directory: Path) -> Path:
     from PIL import Image
 
-    from sim.phone import Phone
+    from vlagent.sim.phone import Phone
 
     directory.mkdir(parents=True, exist_ok=True)
     phone = Phone(180, 400, seed=0)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from agent.actions import (
+from vlagent.agent.actions import (
     ACTION_TYPES,
     MAX_TEXT_LENGTH,
     ActionParseError,

@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from actuators.adb import AdbActuator
-from agent.actions import OpenApp, Tap
-from perception.sources.adb import AdbDeviceError, AdbSource
-from sim.adbd.launch import AdbServer, SimDeviceProcess, query
+from vlagent.actuators.adb import AdbActuator
+from vlagent.agent.actions import OpenApp, Tap
+from vlagent.perception.sources.adb import AdbDeviceError, AdbSource
+from vlagent.sim.adbd.launch import AdbServer, SimDeviceProcess, query
 
 LAUNCHER_ICON = "com.android.launcher3:id/icon"
 
@@ -109,7 +109,7 @@ def test_raw_and_png_captures_agree(server, landscape):
 
 
 def vlagent(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agent.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "vlagent.agent.cli", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_cli_runs_an_episode_on_adb_serial_and_refuses_an_ambiguous_env(server, two_devices):

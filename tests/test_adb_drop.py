@@ -7,14 +7,14 @@ import time
 
 import pytest
 
-from actuators.adb import AdbActuator
-from agent.config import LoopConfig
-from agent.loop import run_episode
-from perception.sources.adb import AdbDeviceGone, AdbSource
-from policies.oracle import OraclePolicy
-from sim.adbd.launch import AdbServer, SimDeviceProcess, free_port
-from sim.phone import PhoneState
-from sim.tasks import make_task
+from vlagent.actuators.adb import AdbActuator
+from vlagent.agent.config import LoopConfig
+from vlagent.agent.loop import run_episode
+from vlagent.perception.sources.adb import AdbDeviceGone, AdbSource
+from vlagent.policies.oracle import OraclePolicy
+from vlagent.sim.adbd.launch import AdbServer, SimDeviceProcess, free_port
+from vlagent.sim.phone import PhoneState
+from vlagent.sim.tasks import make_task
 
 TASK = "settings.dark_theme_on"
 BOUND_S = 3.0

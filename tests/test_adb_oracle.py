@@ -5,15 +5,15 @@ policy's claim."""
 
 import pytest
 
-from actuators.adb import AdbActuator
-from agent.config import LoopConfig, SafetyConfig
-from agent.loop import run_episode
-from agent.safety import SafetyGate
-from perception.sources.adb import AdbSource
-from policies.oracle import OraclePolicy
-from sim.adbd.launch import AdbServer, SimDeviceProcess, query
-from sim.phone import PhoneState
-from sim.tasks import make_task
+from vlagent.actuators.adb import AdbActuator
+from vlagent.agent.config import LoopConfig, SafetyConfig
+from vlagent.agent.loop import run_episode
+from vlagent.agent.safety import SafetyGate
+from vlagent.perception.sources.adb import AdbSource
+from vlagent.policies.oracle import OraclePolicy
+from vlagent.sim.adbd.launch import AdbServer, SimDeviceProcess, query
+from vlagent.sim.phone import PhoneState
+from vlagent.sim.tasks import make_task
 
 TASKS = [
     "settings.dark_theme_on",  # scroll

@@ -3,9 +3,9 @@ and its `input text` enforces what Android's does."""
 
 import pytest
 
-from sim.adbd.input_cmd import decode_input_text
-from sim.adbd.shell import Output, Shell
-from sim.adbd.shparse import ShellSyntaxError, parse
+from vlagent.sim.adbd.input_cmd import decode_input_text
+from vlagent.sim.adbd.shell import Output, Shell
+from vlagent.sim.adbd.shparse import ShellSyntaxError, parse
 
 
 def recording_shell() -> Shell:
@@ -74,7 +74,7 @@ def test_input_text_percent_s_rewrite_matches_android(typed, shown):
 
 @pytest.fixture(scope="module")
 def sim_device():
-    from sim.adbd.device import DeviceConfig, SimDevice
+    from vlagent.sim.adbd.device import DeviceConfig, SimDevice
 
     return SimDevice(DeviceConfig(width=540, height=1200))
 

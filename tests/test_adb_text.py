@@ -11,11 +11,11 @@ import random
 
 import pytest
 
-from actuators.adb import AdbActuator
-from actuators.adb_text import ADB_KEYBOARD_IME
-from agent.actions import OpenApp, Tap, TypeText
-from perception.sources.adb import DUMP_PATH, AdbSource
-from sim.adbd.launch import AdbServer, SimDeviceProcess, query
+from vlagent.actuators.adb import AdbActuator
+from vlagent.actuators.adb_text import ADB_KEYBOARD_IME
+from vlagent.agent.actions import OpenApp, Tap, TypeText
+from vlagent.perception.sources.adb import DUMP_PATH, AdbSource
+from vlagent.sim.adbd.launch import AdbServer, SimDeviceProcess, query
 
 SHELL_BAIT = ["'", '"', "it's", 'say "hi"', "$(reboot)", "a$(id)b", "`id`", "x`reboot`y", ";", "a;reboot",
               "&&", "a && rm -rf /", "||", "|", "a|sh", "&", ">", "a>/sdcard/x", "<", "#", "a #comment", "\\",

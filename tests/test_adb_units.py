@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from actuators.adb_apps import parse_package_list, resolve_package
-from actuators.adb_keys import ANDROID_KEYS, keycode
-from actuators.adb_text import ime_text_commands, input_text_commands, is_safe_ascii
-from agent.actions import KEY_NAMES
-from perception.sources.adb_device import shell_line, shell_v2_packets
-from perception.sources.screencap import (
+from vlagent.actuators.adb_apps import parse_package_list, resolve_package
+from vlagent.actuators.adb_keys import ANDROID_KEYS, keycode
+from vlagent.actuators.adb_text import ime_text_commands, input_text_commands, is_safe_ascii
+from vlagent.agent.actions import KEY_NAMES
+from vlagent.perception.sources.adb_device import shell_line, shell_v2_packets
+from vlagent.perception.sources.screencap import (
     ScreencapError,
     UnsupportedFormat,
     is_black,
@@ -26,10 +26,10 @@ from perception.sources.screencap import (
     parse_wm_size,
     xml_from_dump,
 )
-from sim.adbd import protocol as p
-from sim.adbd.input_cmd import decode_input_text, typeable
-from sim.adbd.keycodes import KEYCODES
-from sim.adbd.shell import Output, Shell
+from vlagent.sim.adbd import protocol as p
+from vlagent.sim.adbd.input_cmd import decode_input_text, typeable
+from vlagent.sim.adbd.keycodes import KEYCODES
+from vlagent.sim.adbd.shell import Output, Shell
 
 
 def test_packet_round_trip_and_checks():
@@ -160,6 +160,6 @@ def test_adb_path_imports_no_torch():
 
     result = run_without_torch(
         "import sys, actuators.adb, perception.sources.adb, sim.adbd.server, agent.commands.sim_device, "
-        "agent.adb_env; assert 'torch' not in sys.modules"
+        "vlagent.agent.adb_env; assert 'torch' not in sys.modules"
     )
     assert result.returncode == 0, result.stderr

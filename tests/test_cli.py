@@ -6,18 +6,18 @@ import sys
 
 import pytest
 
-from agent import __version__
 from tests.notorch import run_without_torch
+from vlagent.agent import __version__
 
-RUNTIME_MODULES = ["agent.cli", "agent.actions", "agent.interfaces", "perception.coords", "perception.grounding",
-                   "perception.frame"]
+RUNTIME_MODULES = ["vlagent.agent.cli", "vlagent.agent.actions", "vlagent.agent.interfaces", "vlagent.perception.coords", "vlagent.perception.grounding",
+                   "vlagent.perception.frame"]
 
 
 def test_help_works_with_torch_unimportable():
     result = run_without_torch(
         """
         import sys
-        from agent.cli import main
+        from vlagent.agent.cli import main
         sys.argv = ["vlagent", "--help"]
         try:
             main()
@@ -41,12 +41,12 @@ def test_version_command_via_console_script():
 
 
 def test_module_entry_point():
-    result = subprocess.run([sys.executable, "-m", "agent.cli", "version"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "vlagent.agent.cli", "version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and __version__ in result.stdout
 
 
 def test_unknown_command_fails_with_usage():
-    result = subprocess.run([sys.executable, "-m", "agent.cli", "teleport"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-m", "vlagent.agent.cli", "teleport"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "teleport" in result.stderr or "teleport" in result.stdout
 

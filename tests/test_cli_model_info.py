@@ -2,13 +2,13 @@
 
 import json
 
-from perception.model import QWEN2_VL_2B
-from perception.model.config import param_counts
 from tests.notorch import run_without_torch
+from vlagent.perception.model import QWEN2_VL_2B
+from vlagent.perception.model.config import param_counts
 
 CLI = """
 import sys
-from agent.cli import main
+from vlagent.agent.cli import main
 sys.argv = ["vlagent", "model-info", *sys.argv[1:]]
 try:
     main()

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from agent.cli import app
+from vlagent.agent.cli import app
 
 SIZE = ["--env-opt", "width=360", "--env-opt", "height=800"]
 
@@ -90,7 +90,7 @@ def test_run_dry_run_leaves_the_env_untouched(cli, tmp_path):
               "--record", str(tmp_path / "ep"), "--headless", "--json")
     assert out.exit_code == 1, out.output
     assert state_file.read_bytes() == before
-    from agent.episode import load_episode
+    from vlagent.agent.episode import load_episode
 
     steps = load_episode(tmp_path / "ep").steps
     assert steps and all(s["result"] is None or not s["result"]["executed"] for s in steps)

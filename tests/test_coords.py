@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perception.coords import (
+from vlagent.perception.coords import (
     Chain,
     CoordinateError,
     Offset,

@@ -4,16 +4,16 @@ import json
 
 import pytest
 
-from agent.config import SafetyConfig
-from agent.demo import DEMO_LOOP, DEMO_TASKS, DemoError, check_tasks, p50_ms, step_stages
-from agent.loop import run_episode
-from agent.registry import PolicyContext, make_policy
-from agent.safety import make_gate
 from tests.notorch import run_without_torch
+from vlagent.agent.config import SafetyConfig
+from vlagent.agent.demo import DEMO_LOOP, DEMO_TASKS, DemoError, check_tasks, p50_ms, step_stages
+from vlagent.agent.loop import run_episode
+from vlagent.agent.registry import PolicyContext, make_policy
+from vlagent.agent.safety import make_gate
 
 
 def test_demo_tasks_span_apps_and_the_oracle_solves_each_under_the_demo_gate(tmp_path):
-    from agent.envs import SimPhoneEnv
+    from vlagent.agent.envs import SimPhoneEnv
 
     assert len(DEMO_TASKS) >= 10 and len(set(DEMO_TASKS)) == len(DEMO_TASKS)
     assert len({ref.split(".")[0] for ref in DEMO_TASKS}) >= 5
@@ -48,7 +48,7 @@ def test_demo_runs_end_to_end_without_torch(tmp_path):
         f"""
         import sys
         from typer.testing import CliRunner
-        from agent.cli import app
+        from vlagent.agent.cli import app
         run = CliRunner().invoke(app, ["demo", "--out", "{out}", "--tasks", "settings.wifi_on:1,system.open_app:1"])
         assert run.exit_code == 0, run.output
         print(run.stdout)

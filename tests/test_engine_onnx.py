@@ -7,13 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from perception import engine as E
-from perception import engine_onnx as O
-from perception import positions as P
-from perception.export.manifest import PackageError, decoder_io_names, read_manifest
-from perception.export.package import export_package
-from perception.model import Qwen2VL
-from perception.tokenizer import (
+from tests.notorch import run_without_torch
+from tests.qwen2vl_tiny import hf_config, hf_model
+from tests.test_engine_torch import CASES, chat, hf_generate, picture
+from vlagent.perception import engine as E
+from vlagent.perception import engine_onnx as O
+from vlagent.perception import positions as P
+from vlagent.perception.export.manifest import PackageError, decoder_io_names, read_manifest
+from vlagent.perception.export.package import export_package
+from vlagent.perception.model import Qwen2VL
+from vlagent.perception.tokenizer import (
     IM_END,
     IMAGE_PAD,
     VIDEO_PAD,
@@ -21,9 +24,6 @@ from perception.tokenizer import (
     VISION_START,
     build_small_tokenizer,
 )
-from tests.notorch import run_without_torch
-from tests.qwen2vl_tiny import hf_config, hf_model
-from tests.test_engine_torch import CASES, chat, hf_generate, picture
 
 torch.set_num_threads(2)
 NEW = 32
@@ -144,8 +144,8 @@ def test_stream_and_decode_steps_reuse_one_cache(tiny):
 PROBE = """
 import sys
 import numpy as np
-import perception.engine as E
-from perception.chat import render_chat
+import vlagent.perception.engine as E
+from vlagent.perception.chat import render_chat
 
 image = np.random.default_rng(0).integers(0, 256, (56, 84, 3), dtype=np.uint8)
 parts = [{"type": "image"}, {"type": "text", "text": "Find the Settings icon and tap it."}]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from perception.sampling import SamplingError, SamplingParams, choose
+from vlagent.perception.sampling import SamplingError, SamplingParams, choose
 
 LOGITS = np.log(np.array([0.5, 0.3, 0.15, 0.05], dtype=np.float32))
 

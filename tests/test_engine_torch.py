@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from perception import engine as E
-from perception.chat import VisionPadCountError
-from perception.tokenizer import (
+from tests.notorch import run_without_torch
+from tests.qwen2vl_tiny import hf_config, hf_model
+from vlagent.perception import engine as E
+from vlagent.perception.chat import VisionPadCountError
+from vlagent.perception.tokenizer import (
     IM_END,
     IMAGE_PAD,
     VIDEO_PAD,
@@ -16,8 +18,6 @@ from perception.tokenizer import (
     expand_vision_pads,
     render_chat,
 )
-from tests.notorch import run_without_torch
-from tests.qwen2vl_tiny import hf_config, hf_model
 
 torch.set_num_threads(2)
 NEW = 32
@@ -146,7 +146,7 @@ def test_engine_module_imports_without_torch(setup):
     _, _, path = setup
     result = run_without_torch(f"""
         import sys
-        import perception.engine as E
+        import vlagent.perception.engine as E
         assert "torch" not in sys.modules
         try:
             E.load({str(path)!r}, backend="onnx")

@@ -11,12 +11,18 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from perception import engine as E
-from perception.export.manifest import FORMAT, read_manifest
-from perception.export.onnx_export import ExportError
-from perception.export.package import export_package
-from perception.export.quantize import float_weight_matmuls, quantize_int4_blocks, quantize_weights
-from perception.tokenizer import (
+from tests.qwen2vl_tiny import hf_config, hf_model
+from tests.test_engine_torch import CASES
+from vlagent.perception import engine as E
+from vlagent.perception.export.manifest import FORMAT, read_manifest
+from vlagent.perception.export.onnx_export import ExportError
+from vlagent.perception.export.package import export_package
+from vlagent.perception.export.quantize import (
+    float_weight_matmuls,
+    quantize_int4_blocks,
+    quantize_weights,
+)
+from vlagent.perception.tokenizer import (
     IM_END,
     IMAGE_PAD,
     VIDEO_PAD,
@@ -24,8 +30,6 @@ from perception.tokenizer import (
     VISION_START,
     build_small_tokenizer,
 )
-from tests.qwen2vl_tiny import hf_config, hf_model
-from tests.test_engine_torch import CASES
 
 NEW = 32
 
@@ -41,7 +45,7 @@ def packages(tmp_path_factory):
     hf_model(hf_config(vocab_size=tok.vocab_size, image_token_id=ids[IMAGE_PAD], video_token_id=ids[VIDEO_PAD],
                        vision_start_token_id=ids[VISION_START], vision_end_token_id=ids[VISION_END],
                        eos_token_id=ids[IM_END]), seed=1).save_pretrained(checkpoint)
-    cli = subprocess.run([sys.executable, "-m", "agent.cli", "export", str(checkpoint), str(root / "int8"),
+    cli = subprocess.run([sys.executable, "-m", "vlagent.agent.cli", "export", str(checkpoint), str(root / "int8"),
                           "--quantize", "int8"], capture_output=True, text=True, timeout=300)
     assert cli.returncode == 0, cli.stderr
     assert "quantization int8" in cli.stdout
@@ -171,6 +175,6 @@ def test_export_refuses_bad_requests(packages, tmp_path):
     (bare / "config.json").write_text((checkpoint / "config.json").read_text())
     with pytest.raises(ExportError, match="tokenizer.json"):
         export_package(bare, tmp_path / "c")
-    cli = subprocess.run([sys.executable, "-m", "agent.cli", "export", str(checkpoint), str(tmp_path / "d"),
+    cli = subprocess.run([sys.executable, "-m", "vlagent.agent.cli", "export", str(checkpoint), str(tmp_path / "d"),
                           "--quantize", "int3"], capture_output=True, text=True, timeout=60)
     assert cli.returncode == 2 and "--quantize must be one of" in cli.stderr

@@ -12,7 +12,7 @@ KEYS = {"query", "model", "backend", "image_size", "raw_text", "label", "box_nor
 
 def sim_home_screen(tmp_path):
     """A PNG of the sim phone's home screen and the name and bounds (px) of one icon on it."""
-    from agent.envs import SimPhoneEnv
+    from vlagent.agent.envs import SimPhoneEnv
 
     env = SimPhoneEnv(2, state_file=tmp_path / "s.json", fresh=True)
     env.setup_task("system.open_app:2")
@@ -29,7 +29,7 @@ def ground_cli(*args: str):
         """
         import sys
         from typer.testing import CliRunner
-        from agent.cli import app
+        from vlagent.agent.cli import app
         run = CliRunner().invoke(app, ["ground", *sys.argv[1:]])
         print(run.stdout, end="")
         print(run.stderr, end="", file=sys.stderr)

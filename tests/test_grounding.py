@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perception.grounding import (
+from vlagent.perception.grounding import (
     BOX_END,
     BOX_START,
     OBJECT_REF_END,

@@ -4,14 +4,14 @@ import threading
 
 import pytest
 
-from agent.actions import Finish, Tap, action_to_json
-from agent.episode import load_episode
-from agent.errors import PolicyOutputError
-from agent.interfaces import Decision, Observation
-from agent.loop import STAGES, run_episode
-from agent.recorder import EpisodeRecorder
-from agent.registry import PolicyContext, make_policy
 from tests.agent_helpers import fast_loop, small_env
+from vlagent.agent.actions import Finish, Tap, action_to_json
+from vlagent.agent.episode import load_episode
+from vlagent.agent.errors import PolicyOutputError
+from vlagent.agent.interfaces import Decision, Observation
+from vlagent.agent.loop import STAGES, run_episode
+from vlagent.agent.recorder import EpisodeRecorder
+from vlagent.agent.registry import PolicyContext, make_policy
 
 INERT = (180.0, 720.0)  # between the launcher's last icon row and the navigation bar
 

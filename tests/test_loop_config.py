@@ -5,10 +5,10 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
-from agent.config import AgentConfig, apply_overrides, load_config
-from agent.episode import load_episode
-from agent.errors import ConfigError
+from vlagent.agent.cli import app
+from vlagent.agent.config import AgentConfig, apply_overrides, load_config
+from vlagent.agent.episode import load_episode
+from vlagent.agent.errors import ConfigError
 
 TOML = """
 env = "sim-phone:2"

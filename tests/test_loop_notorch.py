@@ -8,7 +8,7 @@ def test_run_record_replay_report_without_torch(tmp_path):
         f"""
         import sys
         from typer.testing import CliRunner
-        from agent.cli import app
+        from vlagent.agent.cli import app
         runner = CliRunner()
         common = ["--env-opt", "width=360", "--env-opt", "height=800",
                   "--env-opt", "state_file={tmp_path / 'state.json'}"]
@@ -19,7 +19,7 @@ def test_run_record_replay_report_without_torch(tmp_path):
         assert replay.exit_code == 0 and '"step_accuracy": 1.0' in replay.stdout, replay.output
         report = runner.invoke(app, ["report", "{tmp_path / 'ep'}", "--animation", "none"])
         assert report.exit_code == 0, report.output
-        import agent.loop, agent.safety, agent.recorder, agent.episode, agent.replay, agent.report, agent.envs
+        import vlagent.agent.loop, vlagent.agent.safety, vlagent.agent.recorder, vlagent.agent.episode, vlagent.agent.replay, vlagent.agent.report, vlagent.agent.envs
         assert "torch" not in sys.modules, "torch was imported"
         """,
         timeout=120,

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from agent.settle import frames_differ, same_screen, wait_until_stable
-from perception.frame import Frame
+from vlagent.agent.settle import frames_differ, same_screen, wait_until_stable
+from vlagent.perception.frame import Frame
 
 
 class Clock:

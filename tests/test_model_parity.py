@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from perception import positions as P
-from perception.model import QWEN2_VL_2B, ConfigError, Qwen2VL, Qwen2VLConfig
-from perception.model.config import param_counts
-from perception.model.weights import CheckpointError
 from tests.qwen2vl_tiny import hf_config, hf_model, vision_block
+from vlagent.perception import positions as P
+from vlagent.perception.model import QWEN2_VL_2B, ConfigError, Qwen2VL, Qwen2VLConfig
+from vlagent.perception.model.config import param_counts
+from vlagent.perception.model.weights import CheckpointError
 
 torch.set_num_threads(2)
 IMG, VID, VS, VE = 290, 291, 288, 289

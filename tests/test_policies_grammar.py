@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.actions import (
+from vlagent.agent.actions import (
     Answer,
     DoubleTap,
     Finish,
@@ -19,8 +19,8 @@ from agent.actions import (
     TypeText,
     Wait,
 )
-from agent.errors import PolicyOutputError
-from policies.action_grammar import (
+from vlagent.agent.errors import PolicyOutputError
+from vlagent.policies.action_grammar import (
     ActionGrammarError,
     format_action_line,
     history_line,

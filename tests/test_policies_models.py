@@ -11,15 +11,17 @@ import numpy as np
 import pytest
 import torch
 
-from agent.actions import KeyPress, Tap
-from agent.errors import ConfigError, PolicyOutputError
-from agent.interfaces import Decision, Observation
-from agent.loop import run_episode
-from agent.registry import PolicyContext, make_policy
-from perception import engine as E
-from perception.export.package import export_package
-from perception.frame import Frame
-from perception.tokenizer import (
+from tests.agent_helpers import fast_loop, small_env
+from tests.qwen2vl_tiny import hf_config, hf_model
+from vlagent.agent.actions import KeyPress, Tap
+from vlagent.agent.errors import ConfigError, PolicyOutputError
+from vlagent.agent.interfaces import Decision, Observation
+from vlagent.agent.loop import run_episode
+from vlagent.agent.registry import PolicyContext, make_policy
+from vlagent.perception import engine as E
+from vlagent.perception.export.package import export_package
+from vlagent.perception.frame import Frame
+from vlagent.perception.tokenizer import (
     IM_END,
     IMAGE_PAD,
     VIDEO_PAD,
@@ -27,13 +29,11 @@ from perception.tokenizer import (
     VISION_START,
     build_small_tokenizer,
 )
-from policies.action_grammar import ActionGrammarError
-from policies.agent import AgentPolicy, history_lines
-from policies.grounding import GroundingOutputError, GroundingPolicy, interpret, target_of
-from policies.model_options import manifest_sha256, model_options
-from policies.prompts import PromptError, agent_prompt, grounding_prompt
-from tests.agent_helpers import fast_loop, small_env
-from tests.qwen2vl_tiny import hf_config, hf_model
+from vlagent.policies.action_grammar import ActionGrammarError
+from vlagent.policies.agent import AgentPolicy, history_lines
+from vlagent.policies.grounding import GroundingOutputError, GroundingPolicy, interpret, target_of
+from vlagent.policies.model_options import manifest_sha256, model_options
+from vlagent.policies.prompts import PromptError, agent_prompt, grounding_prompt
 
 torch.set_num_threads(1)
 PIXELS = {"min_pixels": 28 * 28 * 4, "max_pixels": 28 * 28 * 48}
@@ -178,7 +178,7 @@ def test_registry_builds_model_policies_from_options(tiny):
 # ----- the shipped model ----------------------------------------------------------------------
 
 def shipped_is_trained() -> bool:
-    from perception.demo_model import path
+    from vlagent.perception.demo_model import path
 
     manifest = json.loads((path() / "manifest.json").read_text())
     return bool((manifest.get("training") or {}).get("eval"))
@@ -189,8 +189,8 @@ def test_shipped_model_grounding_policy_end_to_end(tmp_path):
     """Mechanics with a trained model (its accuracy is perception/train's test): the queried
     name is copied, the tap is the centre of the answered box in frame px, and the episode
     finishes after the one tap."""
-    from agent.envs import SimPhoneEnv
-    from perception.grounding import parse_groundings
+    from vlagent.agent.envs import SimPhoneEnv
+    from vlagent.perception.grounding import parse_groundings
 
     env = SimPhoneEnv(5, state_file=tmp_path / "s.json", fresh=True)
     env.setup_task("settings.wifi_on:5")  # the home screen
@@ -213,7 +213,7 @@ def test_shipped_model_grounding_policy_end_to_end(tmp_path):
 def test_run_command_takes_model_and_records_its_manifest(tiny, tmp_path):
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from vlagent.agent.cli import app
 
     _, package = tiny
     result = CliRunner().invoke(app, [

@@ -16,8 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from perception.image_ops import ImageInputError, resize_bicubic
-from perception.processor import (
+from tests.notorch import run_without_torch
+from vlagent.perception.image_ops import ImageInputError, resize_bicubic
+from vlagent.perception.processor import (
     CLIP_MEAN,
     CLIP_STD,
     ImageProcessor,
@@ -25,8 +26,7 @@ from perception.processor import (
     VisionInput,
     smart_resize,
 )
-from perception.video import VideoInputError, frame_max_pixels, sample_frame_indices
-from tests.notorch import run_without_torch
+from vlagent.perception.video import VideoInputError, frame_max_pixels, sample_frame_indices
 
 transformers = pytest.importorskip("transformers")
 from transformers import Qwen2VLImageProcessorPil  # noqa: E402
@@ -266,8 +266,8 @@ def test_runtime_modules_never_import_torch():
     result = run_without_torch(
         """
         import numpy as np
-        from perception.processor import ImageProcessor
-        from perception.tokenizer import build_small_tokenizer
+        from vlagent.perception.processor import ImageProcessor
+        from vlagent.perception.tokenizer import build_small_tokenizer
         out = ImageProcessor().preprocess_image(np.zeros((100, 200, 3), np.uint8))
         assert out.num_tokens == 28, out.num_tokens  # 112x196 px
         assert build_small_tokenizer().encode("<|im_end|>") == [build_small_tokenizer().eos_ids[0]]

@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from agent.episode import load_episode
-from agent.errors import EpisodeFormatError
-from agent.loop import run_episode
-from agent.recorder import EpisodeRecorder, RecorderError
-from agent.registry import PolicyContext, make_policy
 from tests.agent_helpers import fast_loop, small_env
+from vlagent.agent.episode import load_episode
+from vlagent.agent.errors import EpisodeFormatError
+from vlagent.agent.loop import run_episode
+from vlagent.agent.recorder import EpisodeRecorder, RecorderError
+from vlagent.agent.registry import PolicyContext, make_policy
 
 
 def _record(tmp_path, name="ep", frame_format="png", frame_width=None, task_id="settings.wifi_off"):
@@ -83,7 +83,7 @@ def test_an_unfinished_episode_names_the_step_in_flight(tmp_path):
     recorder.start({"task": {"instruction": "x"}})
     episode = load_episode(tmp_path / "ep")
     assert episode.steps == [] and episode.cut_off_step == 0 and not episode.finished
-    from agent.recorder import StepData
+    from vlagent.agent.recorder import StepData
 
     recorder.write_step(StepData(step=0, frame=env.source.capture(), started_at=0.0))
     episode = load_episode(tmp_path / "ep")

@@ -10,7 +10,7 @@ import time
 
 from PIL import Image
 
-from agent.episode import load_episode
+from vlagent.agent.episode import load_episode
 
 TRIALS = 10
 CONFIG = """
@@ -24,7 +24,7 @@ def _start(tmp_path, trial):
     config = tmp_path / "slow.toml"
     config.write_text(CONFIG)
     out = tmp_path / f"ep{trial}"
-    command = [sys.executable, "-m", "agent.cli", "run", "--env", "sim-phone:0", "--task", "multi.send_contact_number",
+    command = [sys.executable, "-m", "vlagent.agent.cli", "run", "--env", "sim-phone:0", "--task", "multi.send_contact_number",
                "--policy", "oracle", "--record", str(out), "--config", str(config), "--headless",
                "--env-opt", "width=360", "--env-opt", "height=800", "--env-opt", f"state_file={tmp_path / 'state.json'}"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

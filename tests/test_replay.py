@@ -7,17 +7,17 @@ import sys
 
 import pytest
 
-from agent.actions import Finish, KeyPress, LongPress, OpenApp, Scroll, Swipe, Tap, TypeText
-from agent.episode import load_episode
-from agent.interfaces import Decision
-from agent.metrics import TAP_DIAGONAL_FRACTION, normalize_text, score_step, target_box
-from agent.replay import score_episode
-from policies.scripted import ScriptedPolicy
+from vlagent.agent.actions import Finish, KeyPress, LongPress, OpenApp, Scroll, Swipe, Tap, TypeText
+from vlagent.agent.episode import load_episode
+from vlagent.agent.interfaces import Decision
+from vlagent.agent.metrics import TAP_DIAGONAL_FRACTION, normalize_text, score_step, target_box
+from vlagent.agent.replay import score_episode
+from vlagent.policies.scripted import ScriptedPolicy
 
 
 def _vlagent(*args, env=None):
     executable = shutil.which("vlagent")
-    command = [executable] if executable else [sys.executable, "-m", "agent.cli"]
+    command = [executable] if executable else [sys.executable, "-m", "vlagent.agent.cli"]
     return subprocess.run([*command, *args], capture_output=True, text=True, timeout=120, env=env)
 
 
@@ -106,8 +106,8 @@ def test_direction_and_text_rules():
 
 
 def test_replay_skips_steps_without_a_recorded_action(tmp_path):
-    from agent.recorder import EpisodeRecorder, StepData
     from tests.agent_helpers import small_env
+    from vlagent.agent.recorder import EpisodeRecorder, StepData
 
     env = small_env(tmp_path)
     recorder = EpisodeRecorder(tmp_path / "ep")

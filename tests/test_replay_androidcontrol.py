@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agent.actions import KeyPress, OpenApp, Scroll, Tap, TypeText, Wait
-from agent.episode import load_episode
-from agent.errors import EpisodeFormatError
-from agent.importers.androidcontrol import convert_action, import_file
-from agent.replay import score_episode
-from policies.scripted import ScriptedPolicy
+from vlagent.agent.actions import KeyPress, OpenApp, Scroll, Tap, TypeText, Wait
+from vlagent.agent.episode import load_episode
+from vlagent.agent.errors import EpisodeFormatError
+from vlagent.agent.importers.androidcontrol import convert_action, import_file
+from vlagent.agent.replay import score_episode
+from vlagent.policies.scripted import ScriptedPolicy
 
 FIXTURE = Path(__file__).parent / "fixtures" / "androidcontrol" / "episode_1001.json"
 
@@ -54,7 +54,7 @@ def test_cli_replays_the_json_directly(tmp_path):
         {"type": "open_app", "app": "settings"}, {"type": "tap", **{k: v for k, v in json.loads(record["actions"][1]).items()
                                                                     if k in "xy"}},
         {"type": "scroll", "direction": "down"}, {"type": "tap", "x": 1, "y": 1}, {"type": "key_press", "key": "back"}]))
-    done = subprocess.run([sys.executable, "-m", "agent.cli", "replay", str(FIXTURE), "--policy", "scripted",
+    done = subprocess.run([sys.executable, "-m", "vlagent.agent.cli", "replay", str(FIXTURE), "--policy", "scripted",
                            "--policy-opt", f"actions={script}", "--json"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     aggregate = json.loads(done.stdout)["aggregate"]

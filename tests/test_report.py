@@ -9,12 +9,12 @@ import sys
 import pytest
 from PIL import Image
 
-from agent.episode import load_episode
-from agent.loop import run_episode
-from agent.recorder import EpisodeRecorder
-from agent.registry import PolicyContext, make_policy
-from agent.report import FRAME_WIDTH, TAP_COLOR, frame_origin, render_report
 from tests.agent_helpers import fast_loop, small_env
+from vlagent.agent.episode import load_episode
+from vlagent.agent.loop import run_episode
+from vlagent.agent.recorder import EpisodeRecorder
+from vlagent.agent.registry import PolicyContext, make_policy
+from vlagent.agent.report import FRAME_WIDTH, TAP_COLOR, frame_origin, render_report
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -43,7 +43,7 @@ def _chromium():
 
 def test_report_is_rendered_by_chromium_with_the_tap_overlay(episode, tmp_path):
     page = tmp_path / "report.html"
-    done = subprocess.run([sys.executable, "-m", "agent.cli", "report", str(episode.path), "-o", str(page)],
+    done = subprocess.run([sys.executable, "-m", "vlagent.agent.cli", "report", str(episode.path), "-o", str(page)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert page.with_suffix(".gif").is_file()

@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import sim
-from agent.actions import Finish, Wait, action_to_json
-from agent.interfaces import Observation
-from perception.frame import Frame
-from perception.uitree import parse_uiautomator_xml
-from policies.oracle import OraclePolicy
-from sim.gym_env import PhoneEnv, UnicodeText
+import vlagent.sim as sim
+from vlagent.agent.actions import Finish, Wait, action_to_json
+from vlagent.agent.interfaces import Observation
+from vlagent.perception.frame import Frame
+from vlagent.perception.uitree import parse_uiautomator_xml
+from vlagent.policies.oracle import OraclePolicy
+from vlagent.sim.gym_env import PhoneEnv, UnicodeText
 
 
 def test_importing_sim_registers_nothing_and_register_envs_is_idempotent():
-    code = ("import gymnasium, sim, sim.gym_env; assert 'vlagent/Phone-v0' not in gymnasium.registry; "
+    code = ("import gymnasium, vlagent.sim as sim, vlagent.sim.gym_env; assert 'vlagent/Phone-v0' not in gymnasium.registry; "
             "sim.register_envs(); sim.register_envs(); assert 'vlagent/Phone-v0' in gymnasium.registry")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

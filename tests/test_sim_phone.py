@@ -10,10 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from agent.actions import Scroll, Tap, action_to_json
-from perception.uitree import UINode
-from sim.phone import APPS, Phone, PhoneInputError, UnknownAppError, find_app
-from sim.phone.arith import CalcError, evaluate, format_number
+from vlagent.agent.actions import Scroll, Tap, action_to_json
+from vlagent.perception.uitree import UINode
+from vlagent.sim.phone import APPS, Phone, PhoneInputError, UnknownAppError, find_app
+from vlagent.sim.phone.arith import CalcError, evaluate, format_number
 
 
 def node(phone: Phone, **query) -> UINode:

@@ -13,14 +13,14 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from agent.actions import PHONE_ACTION_TYPES, Finish, action_to_json, parse_action
-from agent.cli import app as cli_app
-from agent.interfaces import Decision, Observation, Policy
-from perception.coords import Scale
-from perception.frame import Frame
-from policies.oracle import OracleError, OraclePolicy
-from sim.phone import Phone
-from sim.tasks import TASKS, TaskError, find_task, make_task
+from vlagent.agent.actions import PHONE_ACTION_TYPES, Finish, action_to_json, parse_action
+from vlagent.agent.cli import app as cli_app
+from vlagent.agent.interfaces import Decision, Observation, Policy
+from vlagent.perception.coords import Scale
+from vlagent.perception.frame import Frame
+from vlagent.policies.oracle import OracleError, OraclePolicy
+from vlagent.sim.phone import Phone
+from vlagent.sim.tasks import TASKS, TaskError, find_task, make_task
 
 SEEDS = range(20)
 

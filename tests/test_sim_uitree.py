@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from perception.uitree import (
+from vlagent.perception.uitree import (
     UINode,
     UITreeParseError,
     children,
@@ -21,9 +21,9 @@ from perception.uitree import (
     to_uiautomator_xml,
     xml_safe,
 )
-from sim.phone import Phone
-from sim.phone.render import Screen, render_array
-from sim.phone.view import Box, View, walk_visible
+from vlagent.sim.phone import Phone
+from vlagent.sim.phone.render import Screen, render_array
+from vlagent.sim.phone.view import Box, View, walk_visible
 
 NOT_XML = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\ufffe", "\uffff"]
 xml_text = st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters=NOT_XML), max_size=40)

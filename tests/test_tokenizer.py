@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perception.tokenizer import (
+from vlagent.perception.tokenizer import (
     ENDOFTEXT,
     IM_END,
     IM_START,

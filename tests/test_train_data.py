@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from perception.grounding import parse_groundings
-from perception.processor import ImageProcessor
-from perception.tokenizer import build_small_tokenizer
-from perception.train.batch import collate, token_targets
-from perception.train.recipe import Recipe
-from perception.train.samples import IGNORE, action_samples, encode, grounding_sample
-from perception.train.screens import DEVICE_SIZE, random_phone, render_screen
+from vlagent.perception.grounding import parse_groundings
+from vlagent.perception.processor import ImageProcessor
+from vlagent.perception.tokenizer import build_small_tokenizer
+from vlagent.perception.train.batch import collate, token_targets
+from vlagent.perception.train.recipe import Recipe
+from vlagent.perception.train.samples import IGNORE, action_samples, encode, grounding_sample
+from vlagent.perception.train.screens import DEVICE_SIZE, random_phone, render_screen
 
 PROCESSOR = ImageProcessor(max_pixels=Recipe().max_pixels, threads=1)
 
@@ -69,7 +69,7 @@ def test_dense_targets_mark_the_queried_element():
 
 
 def test_next_action_samples_follow_the_oracle_in_the_grammar():
-    from policies.action_grammar import parse_action_line
+    from vlagent.policies.action_grammar import parse_action_line
 
     samples = action_samples("settings.wifi_on", 1, PROCESSOR)
     lines = [s.answer for s in samples]
@@ -82,8 +82,8 @@ def test_next_action_samples_follow_the_oracle_in_the_grammar():
 
 
 def test_repeated_texts_are_named_by_their_unique_content_desc():
-    from perception.train.screens import targets_of
-    from sim.tasks import make_task
+    from vlagent.perception.train.screens import targets_of
+    from vlagent.sim.tasks import make_task
 
     task = make_task("shop.buy", 100)
     phone = task.new_phone(*DEVICE_SIZE)
@@ -97,7 +97,7 @@ def test_repeated_texts_are_named_by_their_unique_content_desc():
 
 
 def test_detour_samples_start_with_a_wrong_tap_in_the_history_and_recover():
-    from policies.action_grammar import parse_action_line
+    from vlagent.policies.action_grammar import parse_action_line
 
     straight = action_samples("settings.wifi_on", 7, PROCESSOR)
     detour = action_samples("settings.wifi_on", 7, PROCESSOR, detour=True)
@@ -111,9 +111,9 @@ def test_detour_samples_start_with_a_wrong_tap_in_the_history_and_recover():
 
 
 def test_training_never_uses_the_demo_tasks():
-    from agent.demo import DEMO_TASKS
-    from perception.train.loop import build_actions
-    from perception.train.samples import action_samples as real
+    from vlagent.agent.demo import DEMO_TASKS
+    from vlagent.perception.train.loop import build_actions
+    from vlagent.perception.train.samples import action_samples as real
 
     seeds = sorted({int(ref.split(":")[1]) for ref in DEMO_TASKS})
     log = []
@@ -124,7 +124,7 @@ def test_training_never_uses_the_demo_tasks():
 
 
 def _templates_not_in_demo(seed):
-    from agent.demo import DEMO_TASKS
-    from sim.tasks import TASKS
+    from vlagent.agent.demo import DEMO_TASKS
+    from vlagent.sim.tasks import TASKS
 
     return [f"{tid}:{seed}" for tid in sorted(TASKS) if f"{tid}:{seed}" not in DEMO_TASKS]

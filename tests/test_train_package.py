@@ -4,18 +4,18 @@ import json
 
 import pytest
 
-from perception.demo_model import path
-from perception.export.manifest import read_manifest, verify_package
 from tests.notorch import run_without_torch
+from vlagent.perception.demo_model import path
+from vlagent.perception.export.manifest import read_manifest, verify_package
 
 MAX_BYTES = 25 * 2**20
 CI_BAR = 0.85  # the issue's CI bar: grounding accuracy on 50 held-out screens
 
 SCORE = """
 import json, sys
-from perception.demo_model import path
-from perception.train.evaluate import evaluate, held_out_grounding
-from perception.train.final import engine_generator
+from vlagent.perception.demo_model import path
+from vlagent.perception.train.evaluate import evaluate, held_out_grounding
+from vlagent.perception.train.final import engine_generator
 engine, generate = engine_generator(path())
 figures = evaluate(generate, held_out_grounding(50, engine.processor))
 assert "torch" not in sys.modules

@@ -5,9 +5,9 @@ import json
 import numpy as np
 from typer.testing import CliRunner
 
-from agent.cli import app
-from perception.export.manifest import read_manifest, verify_package
-from perception.train.recipe import Recipe
+from vlagent.agent.cli import app
+from vlagent.perception.export.manifest import read_manifest, verify_package
+from vlagent.perception.train.recipe import Recipe
 
 TINY = Recipe(max_pixels=28 * 28 * 32, vision_depth=1, vision_embed=48, vision_heads=3, hidden=96, layers=1,
               heads=3, kv_heads=1, intermediate=128, train_screens=12, action_share=0.0, batch=4, warmup=5)
@@ -35,8 +35,8 @@ def test_train_demo_20_steps_exports_a_package_the_onnx_engine_runs(tmp_path):
     assert set(training["eval"]) >= {"format_validity", "grounding_accuracy", "mean_iou", "next_action_accuracy"}
     assert not list(package.glob("*.data")), "weights are folded into the graphs (package data is *.onnx)"
 
-    from perception.engine import load
-    from perception.train.samples import grounding_prompt
+    from vlagent.perception.engine import load
+    from vlagent.perception.train.samples import grounding_prompt
 
     engine = load(package, backend="onnx")
     frame = np.full((2400, 1080, 3), 200, np.uint8)
@@ -47,7 +47,7 @@ def test_train_demo_20_steps_exports_a_package_the_onnx_engine_runs(tmp_path):
 def test_resume_continues_the_step_count(tmp_path):
     import torch
 
-    from perception.train.loop import train
+    from vlagent.perception.train.loop import train
 
     first = train(tmp_path, TINY, seed=1, steps=3, eval_n=0, log=lambda _: None)
     again = train(tmp_path, TINY, seed=1, steps=5, eval_n=0, resume=True, log=lambda _: None)
@@ -61,8 +61,8 @@ def test_resume_continues_the_step_count(tmp_path):
 def test_second_stage_starts_from_the_first_stages_weights_and_records_it(tmp_path):
     import torch
 
-    from perception.train.final import earlier_stage
-    from perception.train.loop import train
+    from vlagent.perception.train.final import earlier_stage
+    from vlagent.perception.train.loop import train
 
     train(tmp_path / "one", TINY, seed=1, steps=4, eval_n=0, log=lambda _: None)
     first = torch.load(tmp_path / "one" / "state.pt", weights_only=False)["trainer"]

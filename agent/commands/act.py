@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from agent.commands.common import build_config, fail, open_env_or_fail, parse_pairs
+from vlagent.agent.commands.common import build_config, fail, open_env_or_fail, parse_pairs
 
 
 def act(
@@ -27,10 +27,10 @@ def act(
     """Execute one Action (frame px) on an env, through the safety gate."""
     import json
 
-    from agent.action_map import to_device
-    from agent.actions import ActionParseError, parse_action
-    from agent.interfaces import ActionResult
-    from agent.safety import SafetyGate, deny_all, make_gate
+    from vlagent.agent.action_map import to_device
+    from vlagent.agent.actions import ActionParseError, parse_action
+    from vlagent.agent.interfaces import ActionResult
+    from vlagent.agent.safety import SafetyGate, deny_all, make_gate
 
     config = build_config(config_file, {})
     the_env = open_env_or_fail(env, {**config.env_options, **parse_pairs(env_opt, "--env-opt")})

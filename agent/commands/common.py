@@ -37,8 +37,8 @@ def parse_pairs(items: list[str] | None, what: str) -> dict[str, Any]:
 
 def build_config(config_file: Path | None, overrides: dict[str, Any]):
     """Defaults < `config_file` < `overrides` (dotted keys; None values are skipped)."""
-    from agent.config import AgentConfig, apply_overrides, load_config
-    from agent.errors import ConfigError
+    from vlagent.agent.config import AgentConfig, apply_overrides, load_config
+    from vlagent.agent.errors import ConfigError
 
     try:
         config = load_config(config_file) if config_file is not None else AgentConfig()
@@ -49,8 +49,8 @@ def build_config(config_file: Path | None, overrides: dict[str, Any]):
 
 def open_env_or_fail(spec: str, options: dict[str, Any]):
     """Open the env named by `spec`, turning setup errors into a clean exit."""
-    from agent.errors import ConfigError
-    from agent.registry import RegistryError, open_env
+    from vlagent.agent.errors import ConfigError
+    from vlagent.agent.registry import RegistryError, open_env
 
     try:
         return open_env(spec, options)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from agent.commands.common import fail
+from vlagent.agent.commands.common import fail
 
 
 def _task_list(tasks: list[str] | None) -> list[str] | None:
@@ -31,8 +31,8 @@ def demo(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from agent.demo import DEMO_TASKS, STAGE_COLUMNS, DemoError, run_demo
-    from agent.errors import ConfigError
+    from vlagent.agent.demo import DEMO_TASKS, STAGE_COLUMNS, DemoError, run_demo
+    from vlagent.agent.errors import ConfigError
 
     chosen = _task_list(tasks) or list(DEMO_TASKS)
     console = Console(stderr=True)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from agent.commands.common import fail
+from vlagent.agent.commands.common import fail
 
 QUANTIZE = ("none", "int8", "int4")  # perception.export.quantize.MODES, without importing onnx
 
@@ -24,12 +24,12 @@ def export(
     if quantize not in QUANTIZE:
         fail(f"--quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
     try:
-        from perception.export.onnx_export import ExportError
-        from perception.export.package import export_package
+        from vlagent.perception.export.onnx_export import ExportError
+        from vlagent.perception.export.package import export_package
     except ModuleNotFoundError as error:
         fail(f"export needs the export extra (pip install 'vlagent[export]'): {error}")
-    from perception.model.config import ConfigError
-    from perception.model.weights import CheckpointError
+    from vlagent.perception.model.config import ConfigError
+    from vlagent.perception.model.weights import CheckpointError
 
     try:
         manifest = export_package(checkpoint_dir, out_dir, quantize=quantize, opset=opset,

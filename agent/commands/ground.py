@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from agent.commands.common import fail
+from vlagent.agent.commands.common import fail
 
 
 def _load_image(path: Path):
@@ -41,13 +41,13 @@ def ground(
     """Ground QUERY in IMAGE with the model: raw text, label, box in norm-1000 and image px, timings."""
     import json
 
-    from agent.errors import ConfigError
-    from perception.engine import BackendNotAvailableError, EngineError
-    from perception.export.manifest import PackageError
-    from policies.grounding import GroundingOutputError
-    from policies.grounding import ground as ground_query
-    from policies.model_options import load_engine, model_options
-    from policies.prompts import PromptError
+    from vlagent.agent.errors import ConfigError
+    from vlagent.perception.engine import BackendNotAvailableError, EngineError
+    from vlagent.perception.export.manifest import PackageError
+    from vlagent.policies.grounding import GroundingOutputError
+    from vlagent.policies.grounding import ground as ground_query
+    from vlagent.policies.model_options import load_engine, model_options
+    from vlagent.policies.prompts import PromptError
 
     options = {"model": model, "backend": backend, "min_pixels": min_pixels, "max_pixels": max_pixels}
     try:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from agent.commands.common import fail
+from vlagent.agent.commands.common import fail
 
 
 def import_androidcontrol(
@@ -15,9 +15,9 @@ def import_androidcontrol(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace episodes already there.")] = False,
 ) -> None:
     """Import AndroidControl episodes (see agent.importers.androidcontrol for the layout)."""
-    from agent.errors import EpisodeFormatError
-    from agent.importers.androidcontrol import import_file
-    from agent.recorder import RecorderError
+    from vlagent.agent.errors import EpisodeFormatError
+    from vlagent.agent.importers.androidcontrol import import_file
+    from vlagent.agent.recorder import RecorderError
 
     try:
         written = import_file(source, output, overwrite=overwrite)

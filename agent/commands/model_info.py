@@ -14,8 +14,13 @@ def model_info(
     """Print parameter counts and, for --image-size, the model-input size and token count."""
     from pathlib import Path
 
-    from perception.model.config import QWEN2_VL_2B, ConfigError, Qwen2VLConfig, param_counts
-    from perception.processor import ImageProcessor
+    from vlagent.perception.model.config import (
+        QWEN2_VL_2B,
+        ConfigError,
+        Qwen2VLConfig,
+        param_counts,
+    )
+    from vlagent.perception.processor import ImageProcessor
 
     overrides = {} if max_pixels is None else {"max_pixels": max_pixels}
     try:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from agent.commands.common import open_env_or_fail, parse_pairs
+from vlagent.agent.commands.common import open_env_or_fail, parse_pairs
 
 
 def frame_metadata(frame) -> dict:
@@ -18,7 +18,7 @@ def frame_metadata(frame) -> dict:
 
 def ui_tree_in_frame_px(frame) -> list[dict] | None:
     """The frame's UI tree as dicts; `bounds` in frame px, `bounds_device` as reported."""
-    from agent.recorder import node_to_dict
+    from vlagent.agent.recorder import node_to_dict
 
     if frame.ui_tree is None:
         return None

@@ -11,13 +11,13 @@ from typing import Annotated
 
 import typer
 
-from agent.commands.common import fail, parse_pairs
+from vlagent.agent.commands.common import fail, parse_pairs
 
 
 def find_episodes(paths: list[Path], scratch: Path) -> list[Path]:
     """Episode directories named by `paths`, importing AndroidControl files into `scratch`."""
-    from agent.errors import EpisodeFormatError
-    from agent.importers.androidcontrol import import_file
+    from vlagent.agent.errors import EpisodeFormatError
+    from vlagent.agent.importers.androidcontrol import import_file
 
     found: list[Path] = []
     for path in paths:
@@ -73,11 +73,11 @@ def replay(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agent.episode import load_episode
-    from agent.errors import EpisodeFormatError
-    from agent.metrics import Tally
-    from agent.registry import PolicyContext, RegistryError, make_policy
-    from agent.replay import score_episode
+    from vlagent.agent.episode import load_episode
+    from vlagent.agent.errors import EpisodeFormatError
+    from vlagent.agent.metrics import Tally
+    from vlagent.agent.registry import PolicyContext, RegistryError, make_policy
+    from vlagent.agent.replay import score_episode
 
     options = parse_pairs(policy_opt, "--policy-opt")
     console = Console(stderr=True)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from agent.commands.common import fail
+from vlagent.agent.commands.common import fail
 
 
 def report(
@@ -15,10 +15,10 @@ def report(
     animation: Annotated[str, typer.Option("--animation", help="gif, webp or none.")] = "gif",
 ) -> None:
     """Render an episode as one HTML file: frames with overlays, model text, actions, safety, timings."""
-    from agent.animation import episode_animation
-    from agent.episode import load_episode
-    from agent.errors import EpisodeFormatError
-    from agent.report import write_report
+    from vlagent.agent.animation import episode_animation
+    from vlagent.agent.episode import load_episode
+    from vlagent.agent.errors import EpisodeFormatError
+    from vlagent.agent.report import write_report
 
     if animation not in ("gif", "webp", "none"):
         fail(f"--animation must be gif, webp or none, got {animation!r}")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from agent.commands.common import build_config, fail, open_env_or_fail, parse_pairs
+from vlagent.agent.commands.common import build_config, fail, open_env_or_fail, parse_pairs
 
 
 def _meta(config, env, task, policy) -> dict:
@@ -24,7 +24,7 @@ def _meta(config, env, task, policy) -> dict:
 
 
 def _step_line(data) -> str:
-    from agent.actions import action_to_json
+    from vlagent.agent.actions import action_to_json
 
     action = action_to_json(data.decision.action) if data.decision is not None else "-"
     verdict = data.safety.verdict if data.safety is not None else "-"
@@ -61,7 +61,7 @@ def run(
     from rich.console import Console
     from rich.markup import escape
 
-    from agent.loop import run_episode
+    from vlagent.agent.loop import run_episode
 
     overrides = {"env": env, "task": task, "policy": policy, "loop.max_steps": max_steps,
                  "loop.max_seconds": max_seconds, "record.dir": record, "record.frame_format": frame_format,
@@ -105,7 +105,7 @@ def run(
 
 
 def _task_and_policy(config, env):
-    from agent.registry import PolicyContext, RegistryError, make_policy
+    from vlagent.agent.registry import PolicyContext, RegistryError, make_policy
 
     try:
         handle = env.setup_task(config.task)
@@ -116,7 +116,7 @@ def _task_and_policy(config, env):
 
 
 def _gate(config, interactive: bool | None):
-    from agent.safety import SafetyGate, deny_all, make_gate
+    from vlagent.agent.safety import SafetyGate, deny_all, make_gate
 
     if config.loop.dry_run:  # nothing runs, so nobody needs asking: sensitive actions are recorded as denied
         return SafetyGate(config.safety, deny_all, "dry-run")
@@ -124,7 +124,7 @@ def _gate(config, interactive: bool | None):
 
 
 def _start_recorder(config, meta: dict):
-    from agent.recorder import EpisodeRecorder, RecorderError
+    from vlagent.agent.recorder import EpisodeRecorder, RecorderError
 
     if config.record.dir is None:
         return None

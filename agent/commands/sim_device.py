@@ -27,8 +27,8 @@ def sim_device(
     import asyncio
     import signal
 
-    from sim.adbd.device import DeviceConfig, SimDevice
-    from sim.adbd.server import serve
+    from vlagent.sim.adbd.device import DeviceConfig, SimDevice
+    from vlagent.sim.adbd.server import serve
 
     try:
         config = DeviceConfig(width=width, height=height, rotation=rotation, seed=seed, task=task,

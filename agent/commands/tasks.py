@@ -9,7 +9,7 @@ def tasks(
     """List the simulated-phone task templates."""
     import json
 
-    from sim.tasks import TASKS
+    from vlagent.sim.tasks import TASKS
 
     rows = [
         {"id": t.id, "instruction": t.instruction, "apps": list(t.apps), "step_budget": t.step_budget, "tags": list(t.tags)}

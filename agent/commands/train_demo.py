@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from agent.commands.common import fail
+from vlagent.agent.commands.common import fail
 
 
 def train_demo(
@@ -32,9 +32,9 @@ def train_demo(
     if quantize not in ("none", "int8", "int4"):
         fail(f"--quantize must be none, int8 or int4, got {quantize!r}")
     try:
-        from perception.train.final import finish_run
-        from perception.train.loop import train
-        from perception.train.recipe import Recipe
+        from vlagent.perception.train.final import finish_run
+        from vlagent.perception.train.loop import train
+        from vlagent.perception.train.recipe import Recipe
     except ModuleNotFoundError as error:
         fail(f"train-demo needs the export extra (torch): {error}")
     recipe = Recipe.from_file(recipe_file) if recipe_file else Recipe()

@@ -9,7 +9,7 @@ def version(
     """Print vlagent's version."""
     from importlib import metadata
 
-    from agent import __version__
+    from vlagent.agent import __version__
 
     typer.echo(f"vlagent {__version__}")
     if verbose:

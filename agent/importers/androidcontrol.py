@@ -33,11 +33,11 @@ from typing import Any
 
 import numpy as np
 
-from agent.actions import Action, ActionParseError, parse_action
-from agent.errors import EpisodeFormatError
-from agent.interfaces import Decision
-from agent.recorder import EpisodeRecorder, StepData
-from perception.frame import Frame
+from vlagent.agent.actions import Action, ActionParseError, parse_action
+from vlagent.agent.errors import EpisodeFormatError
+from vlagent.agent.interfaces import Decision
+from vlagent.agent.recorder import EpisodeRecorder, StepData
+from vlagent.perception.frame import Frame
 
 SOURCE_FORMAT = "androidcontrol-json"
 
@@ -92,7 +92,7 @@ def _field(node: dict, snake: str, default: Any = "") -> Any:
 
 def forest_nodes(forest: dict | None) -> tuple | None:
     """The nodes of an AndroidAccessibilityForest (protobuf JSON) as UINodes, device px."""
-    from perception.uitree import UINode
+    from vlagent.perception.uitree import UINode
 
     if forest is None:
         return None

@@ -29,10 +29,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from perception.export.manifest import decoder_io_names, vision_io_names
-from perception.model.qwen2vl import Qwen2VL
-from perception.model.text import Attention, causal_mask, mrope_cos_sin, rotate_half
-from perception.model.vision import VisionAttention, apply_rope, frame_mask, vision_rope
+from vlagent.perception.export.manifest import decoder_io_names, vision_io_names
+from vlagent.perception.model.qwen2vl import Qwen2VL
+from vlagent.perception.model.text import Attention, causal_mask, mrope_cos_sin, rotate_half
+from vlagent.perception.model.vision import VisionAttention, apply_rope, frame_mask, vision_rope
 
 __all__ = ["DecoderGraph", "VisionGraph", "attend", "decoder_io_names", "vision_attend", "vision_io_names"]
 

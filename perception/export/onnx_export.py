@@ -20,9 +20,14 @@ import onnx
 import torch
 from onnx import helper, numpy_helper
 
-from perception import positions as P
-from perception.export.graphs import DecoderGraph, VisionGraph, decoder_io_names, vision_io_names
-from perception.model.qwen2vl import Qwen2VL
+from vlagent.perception import positions as P
+from vlagent.perception.export.graphs import (
+    DecoderGraph,
+    VisionGraph,
+    decoder_io_names,
+    vision_io_names,
+)
+from vlagent.perception.model.qwen2vl import Qwen2VL
 
 DEFAULT_OPSET = 23
 MIN_OPSET = 23  # RMSNormalization in the decoder

@@ -26,10 +26,21 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from perception.export.manifest import write_manifest
-from perception.export.onnx_export import DEFAULT_OPSET, ExportError, export_decoder, export_vision
-from perception.export.quantize import DECODER_MODE, INT4_BLOCK, MODES, VISION_MODE, quantize_graph
-from perception.model.config import Qwen2VLConfig
+from vlagent.perception.export.manifest import write_manifest
+from vlagent.perception.export.onnx_export import (
+    DEFAULT_OPSET,
+    ExportError,
+    export_decoder,
+    export_vision,
+)
+from vlagent.perception.export.quantize import (
+    DECODER_MODE,
+    INT4_BLOCK,
+    MODES,
+    VISION_MODE,
+    quantize_graph,
+)
+from vlagent.perception.model.config import Qwen2VLConfig
 
 GRAPHS = ("vision.onnx", "decoder.onnx")
 EMBEDDINGS = "embed_tokens.npy"
@@ -67,7 +78,7 @@ def _settings(checkpoint: Path, staging: Path, config: Qwen2VLConfig) -> None:
     if processor.is_file():
         shutil.copyfile(processor, staging / processor.name)
     else:
-        from perception.processor import ImageProcessor
+        from vlagent.perception.processor import ImageProcessor
 
         p = ImageProcessor(merge_size=config.vision.spatial_merge_size, patch_size=config.vision.patch_size,
                            temporal_patch_size=config.vision.temporal_patch_size)
@@ -82,7 +93,7 @@ def _settings(checkpoint: Path, staging: Path, config: Qwen2VLConfig) -> None:
 
 def _trace(checkpoint: Path, raw: Path, staging: Path, opset: int, log: Callable[[str], None]) -> None:
     """Embedding table and the two fp32 graphs, freeing each torch part once exported."""
-    from perception.model.qwen2vl import Qwen2VL
+    from vlagent.perception.model.qwen2vl import Qwen2VL
 
     log(f"loading {checkpoint}")
     model = Qwen2VL.from_pretrained(checkpoint)

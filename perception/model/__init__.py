@@ -4,7 +4,7 @@
 first access, so config arithmetic stays available to the CLI.
 """
 
-from perception.model.config import (
+from vlagent.perception.model.config import (
     QWEN2_VL_2B,
     ConfigError,
     Qwen2VLConfig,
@@ -17,7 +17,7 @@ __all__ = ["QWEN2_VL_2B", "ConfigError", "Qwen2VL", "Qwen2VLConfig", "TextConfig
 
 def __getattr__(name: str):
     if name == "Qwen2VL":
-        from perception.model.qwen2vl import Qwen2VL
+        from vlagent.perception.model.qwen2vl import Qwen2VL
 
         return Qwen2VL
-    raise AttributeError(f"module 'perception.model' has no attribute {name!r}")
+    raise AttributeError(f"module 'vlagent.perception.model' has no attribute {name!r}")

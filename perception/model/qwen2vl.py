@@ -19,11 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from perception import positions as P
-from perception.model.config import Qwen2VLConfig
-from perception.model.text import KV, TextModel
-from perception.model.vision import VisionTower
-from perception.model.weights import check_state_dict, read_state_dict, write_checkpoint
+from vlagent.perception import positions as P
+from vlagent.perception.model.config import Qwen2VLConfig
+from vlagent.perception.model.text import KV, TextModel
+from vlagent.perception.model.vision import VisionTower
+from vlagent.perception.model.weights import check_state_dict, read_state_dict, write_checkpoint
 
 
 class ModelInputError(ValueError):

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from perception.model.config import VisionConfig
+from vlagent.perception.model.config import VisionConfig
 
 LAYER_NORM_EPS = 1e-6  # fixed in the reference, not a config field
 

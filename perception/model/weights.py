@@ -16,7 +16,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from perception.model.config import Qwen2VLConfig
+from vlagent.perception.model.config import Qwen2VLConfig
 
 PATCH_OURS, PATCH_HF = "visual.patch_embed.weight", "visual.patch_embed.proj.weight"
 PREFIXES = (  # checkpoint prefix -> ours, longest first

@@ -21,16 +21,16 @@ import time
 
 import numpy as np
 
-from perception.coords import Scale, identity
-from perception.frame import Frame
-from perception.sources.adb_device import (
+from vlagent.perception.coords import Scale, identity
+from vlagent.perception.frame import Frame
+from vlagent.perception.sources.adb_device import (
     AdbCommandError,
     AdbConnectionLost,
     AdbDevice,
     AdbDeviceError,
     AdbDeviceGone,
 )
-from perception.sources.screencap import (
+from vlagent.perception.sources.screencap import (
     ScreencapError,
     UnsupportedFormat,
     is_black,
@@ -131,7 +131,7 @@ class AdbSource:
 
     def read_ui_tree(self):
         """The device's UI tree (bounds in device px) via `uiautomator dump`."""
-        from perception.uitree import parse_uiautomator_xml
+        from vlagent.perception.uitree import parse_uiautomator_xml
 
         result = self.device.shell(["uiautomator", "dump", DUMP_PATH], ["cat", DUMP_PATH], retry=True)
         return tuple(parse_uiautomator_xml(xml_from_dump(result.text)))

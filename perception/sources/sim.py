@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from perception.coords import Scale, identity
-from perception.frame import Frame
+from vlagent.perception.coords import Scale, identity
+from vlagent.perception.frame import Frame
 
 
 class SimSource:

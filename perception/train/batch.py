@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from perception.processor import ImageProcessor
-from perception.train.samples import IGNORE, Sample, encode
-from perception.train.screens import Target
+from vlagent.perception.processor import ImageProcessor
+from vlagent.perception.train.samples import IGNORE, Sample, encode
+from vlagent.perception.train.screens import Target
 
 LABEL_BUCKETS = 512
 

@@ -21,10 +21,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from perception.grounding import GroundingParseError, parse_groundings
-from perception.train.recipe import EVAL_SEED0, EVAL_TASK_SEED0
-from perception.train.samples import Sample, action_samples, grounding_sample
-from perception.train.screens import DEVICE_SIZE, NAV_LABELS, render_screen
+from vlagent.perception.grounding import GroundingParseError, parse_groundings
+from vlagent.perception.train.recipe import EVAL_SEED0, EVAL_TASK_SEED0
+from vlagent.perception.train.samples import Sample, action_samples, grounding_sample
+from vlagent.perception.train.screens import DEVICE_SIZE, NAV_LABELS, render_screen
 
 Generate = Callable[[str, np.ndarray], str]
 
@@ -41,7 +41,7 @@ def held_out_grounding(n: int, processor) -> list[Sample]:
 
 
 def held_out_actions(processor, per_task: int = 1, limit: int | None = None) -> list[Sample]:
-    from sim.tasks import TASKS
+    from vlagent.sim.tasks import TASKS
 
     out = []
     for i, tid in enumerate(sorted(TASKS)):
@@ -80,7 +80,7 @@ def score_grounding(answer: str, sample: Sample) -> tuple[bool, bool, float]:
 
 
 def score_action(answer: str, sample: Sample) -> bool:
-    from policies.action_grammar import ActionGrammarError, parse_action_line
+    from vlagent.policies.action_grammar import ActionGrammarError, parse_action_line
 
     try:
         got = parse_action_line(answer, DEVICE_SIZE)

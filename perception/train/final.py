@@ -13,11 +13,11 @@ import shutil
 import time
 from pathlib import Path
 
-from perception.train.evaluate import evaluate, held_out_actions, held_out_grounding
+from vlagent.perception.train.evaluate import evaluate, held_out_actions, held_out_grounding
 
 
 def engine_generator(package_dir: str | Path, max_new_tokens: int = 48):
-    from perception.engine import load
+    from vlagent.perception.engine import load
 
     engine = load(package_dir, backend="onnx", threads=1)
 
@@ -46,8 +46,8 @@ def finish_run(out: str | Path, command: str, seed: int, minutes: float, steps: 
     """Export, evaluate and record; returns the training record. With `init_from` (the state.pt a
     second stage started from), the record also names the earlier stage: its training record when
     its run directory has one (package/training.json), else its step count and minutes."""
-    from perception.export.package import export_package
-    from perception.train.ship import add_training_record, inline_weights
+    from vlagent.perception.export.package import export_package
+    from vlagent.perception.train.ship import add_training_record, inline_weights
 
     out = Path(out)
     package = out / "package"

@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from perception.model.qwen2vl import Qwen2VL
-from perception.train.batch import LABEL_BUCKETS, Batch
-from perception.train.samples import IGNORE
+from vlagent.perception.model.qwen2vl import Qwen2VL
+from vlagent.perception.train.batch import LABEL_BUCKETS, Batch
+from vlagent.perception.train.samples import IGNORE
 
 
 def sinusoid_abs_pos(model: Qwen2VL, scale: float = 1.0) -> None:

@@ -13,8 +13,8 @@ import random
 
 import numpy as np
 
-from perception.train.samples import Sample, grounding_sample
-from perception.train.screens import DEVICE_SIZE, Screen, ScreenPool, Target, norm_box
+from vlagent.perception.train.samples import Sample, grounding_sample
+from vlagent.perception.train.screens import DEVICE_SIZE, Screen, ScreenPool, Target, norm_box
 
 COLOURS = {"red": (220, 40, 40), "green": (40, 170, 60), "blue": (40, 80, 220), "yellow": (235, 200, 30),
            "purple": (140, 60, 190), "orange": (245, 130, 30), "cyan": (30, 200, 210), "black": (20, 20, 20)}

@@ -22,16 +22,16 @@ from pathlib import Path
 
 import torch
 
-from perception.model.qwen2vl import Qwen2VL
-from perception.processor import ImageProcessor
-from perception.special_tokens import ENDOFTEXT, IM_END
-from perception.tokenizer import Tokenizer, build_small_tokenizer, expand_vision_pads
-from perception.train.batch import collate
-from perception.train.evaluate import NAV_LABELS, evaluate, held_out_grounding
-from perception.train.heads import TrainModel, sinusoid_abs_pos
-from perception.train.recipe import Recipe, model_config, processor_settings
-from perception.train.samples import Sample, action_samples, grounding_sample
-from perception.train.screens import ScreenPool, parallel_map
+from vlagent.perception.model.qwen2vl import Qwen2VL
+from vlagent.perception.processor import ImageProcessor
+from vlagent.perception.special_tokens import ENDOFTEXT, IM_END
+from vlagent.perception.tokenizer import Tokenizer, build_small_tokenizer, expand_vision_pads
+from vlagent.perception.train.batch import collate
+from vlagent.perception.train.evaluate import NAV_LABELS, evaluate, held_out_grounding
+from vlagent.perception.train.heads import TrainModel, sinusoid_abs_pos
+from vlagent.perception.train.recipe import Recipe, model_config, processor_settings
+from vlagent.perception.train.samples import Sample, action_samples, grounding_sample
+from vlagent.perception.train.screens import ScreenPool, parallel_map
 
 
 def torch_generator(model: Qwen2VL, tokenizer: Tokenizer, processor: ImageProcessor, max_new_tokens: int = 48):
@@ -115,8 +115,8 @@ def _trajectory(job: tuple[str, int, bool], arg: tuple[int, int]) -> list[Sample
 def build_actions(processor, seeds, log, detour_seeds=(), workers: int = 1) -> list[Sample]:
     """Oracle next-action samples for every task template and seed (and detour trajectories for
     `detour_seeds`); the demo's task ids are never used (agent.demo.DEMO_TASKS stays held out)."""
-    from agent.demo import DEMO_TASKS
-    from sim.tasks import TASKS
+    from vlagent.agent.demo import DEMO_TASKS
+    from vlagent.sim.tasks import TASKS
 
     jobs = [(tid, seed, detour) for tid in sorted(TASKS) for detour, chosen in ((False, seeds), (True, detour_seeds))
             for seed in chosen if f"{tid}:{seed}" not in DEMO_TASKS]

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from perception.model.config import Qwen2VLConfig, TextConfig, VisionConfig
-from perception.special_tokens import IM_END, IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_START
+from vlagent.perception.model.config import Qwen2VLConfig, TextConfig, VisionConfig
+from vlagent.perception.special_tokens import IM_END, IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_START
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def model_config(recipe: Recipe, tokenizer) -> Qwen2VLConfig:
 
 def processor_settings(recipe: Recipe) -> dict:
     """preprocessor_config.json for the checkpoint (and so the exported package)."""
-    from perception.processor import CLIP_MEAN, CLIP_STD
+    from vlagent.perception.processor import CLIP_MEAN, CLIP_STD
 
     return {"min_pixels": recipe.min_pixels, "max_pixels": recipe.max_pixels, "patch_size": 14,
             "temporal_patch_size": 2, "merge_size": 2, "image_mean": list(CLIP_MEAN), "image_std": list(CLIP_STD)}

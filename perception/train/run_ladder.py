@@ -14,7 +14,7 @@ import dataclasses
 import json
 import random
 
-from perception.train.recipe import Recipe
+from vlagent.perception.train.recipe import Recipe
 
 
 def _parse(recipe: Recipe, pairs: list[str]) -> Recipe:
@@ -41,20 +41,20 @@ def main(argv=None) -> None:
     import torch
 
     torch.set_num_threads(1)  # two shared cores: a second OpenMP thread spins under contention
-    from perception.model.qwen2vl import Qwen2VL
-    from perception.processor import ImageProcessor
-    from perception.tokenizer import build_small_tokenizer
-    from perception.train.batch import collate
-    from perception.train.heads import TrainModel
-    from perception.train.ladder import (
+    from vlagent.perception.model.qwen2vl import Qwen2VL
+    from vlagent.perception.processor import ImageProcessor
+    from vlagent.perception.tokenizer import build_small_tokenizer
+    from vlagent.perception.train.batch import collate
+    from vlagent.perception.train.heads import TrainModel
+    from vlagent.perception.train.ladder import (
         gradient_reaches_vision,
         probe_position,
         rung_eval,
         rung_pool,
     )
-    from perception.train.loop import Sampler, train
-    from perception.train.recipe import model_config
-    from perception.train.screens import ScreenPool
+    from vlagent.perception.train.loop import Sampler, train
+    from vlagent.perception.train.recipe import model_config
+    from vlagent.perception.train.screens import ScreenPool
 
     recipe = _parse(Recipe(action_share=0.0), args.set)
     processor = ImageProcessor(min_pixels=recipe.min_pixels, max_pixels=recipe.max_pixels, threads=1)
@@ -75,7 +75,7 @@ def main(argv=None) -> None:
     print(json.dumps({"check": "probe_r2_init", "r2": probe_position(check.model, processor, probe_pool.screens[:20])}))
     result = train(args.out, recipe, seed=args.seed, minutes=args.minutes, eval_every_minutes=args.eval_every,
                    eval_n=50, pool=pool, eval_samples=evals, checkpoint_minutes=1e9)
-    from perception.model.qwen2vl import Qwen2VL as Model
+    from vlagent.perception.model.qwen2vl import Qwen2VL as Model
 
     model = Model.from_pretrained(f"{args.out}/checkpoint")
     print(json.dumps({"check": "probe_r2_trained", "r2": probe_position(model, processor, probe_pool.screens[:20])}))

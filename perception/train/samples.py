@@ -16,9 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from perception.chat import expand_vision_pads
-from perception.special_tokens import BOX_END, BOX_START, IM_END, OBJECT_REF_END, OBJECT_REF_START
-from perception.train.screens import (
+from vlagent.perception.chat import expand_vision_pads
+from vlagent.perception.special_tokens import (
+    BOX_END,
+    BOX_START,
+    IM_END,
+    OBJECT_REF_END,
+    OBJECT_REF_START,
+)
+from vlagent.perception.train.screens import (
     DEVICE_SIZE,
     NAV_LABELS,
     Screen,
@@ -26,7 +32,7 @@ from perception.train.screens import (
     render_screen,
     targets_of,
 )
-from policies.prompts import agent_prompt, grounding_prompt
+from vlagent.policies.prompts import agent_prompt, grounding_prompt
 
 IGNORE = -100
 
@@ -76,11 +82,11 @@ def action_samples(template_id: str, seed: int, processor, max_steps: int = 20, 
     the samples then teach recovering from a mistake the way the oracle does (home, back),
     which the loop needs when a tap lands on the wrong app.
     """
-    from agent.actions import Finish, LongPress, Tap
-    from perception.image_ops import resize_bicubic, to_rgb_image
-    from policies.action_grammar import ActionGrammarError, format_action_line, history_line
-    from policies.oracle import OraclePolicy
-    from sim.tasks import make_task
+    from vlagent.agent.actions import Finish, LongPress, Tap
+    from vlagent.perception.image_ops import resize_bicubic, to_rgb_image
+    from vlagent.policies.action_grammar import ActionGrammarError, format_action_line, history_line
+    from vlagent.policies.oracle import OraclePolicy
+    from vlagent.sim.tasks import make_task
 
     task = make_task(template_id, seed)
     phone = task.new_phone(*DEVICE_SIZE)

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from perception.image_ops import resize_bicubic, to_rgb_image
-from perception.processor import ImageProcessor
+from vlagent.perception.image_ops import resize_bicubic, to_rgb_image
+from vlagent.perception.processor import ImageProcessor
 
 DEVICE_SIZE = (1080, 2400)  # sim phone (width, height) in device px
 MAX_LABEL_CHARS = 32
@@ -106,7 +106,7 @@ def targets_of(nodes, device_size=DEVICE_SIZE) -> list[Target]:
 
 def random_phone(seed: int, home_share: float = 0.3):
     """A Phone on a random screen chosen by `seed`: home, or an app opened and 0-2 random taps in."""
-    from sim.phone import APPS, Phone
+    from vlagent.sim.phone import APPS, Phone
 
     rng = random.Random(seed)
     phone = Phone(*DEVICE_SIZE, seed=seed)

@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from perception.export.manifest import MANIFEST, read_manifest, write_manifest
+from vlagent.perception.export.manifest import MANIFEST, read_manifest, write_manifest
 
 TRAINING = "training.json"
 CODE_FILES = ("__init__.py",)
@@ -53,7 +53,7 @@ def inline_weights(package_dir: Path) -> None:
 
 def install(package: str | Path, demo_dir: str | Path) -> dict:
     """Replace the model files in `demo_dir` by the exported, recorded `package`; verify them."""
-    from perception.export.manifest import verify_package
+    from vlagent.perception.export.manifest import verify_package
 
     package, demo_dir = Path(package), Path(demo_dir)
     manifest = read_manifest(package)
@@ -73,7 +73,7 @@ def install(package: str | Path, demo_dir: str | Path) -> dict:
 def ship(checkpoint: str | Path, package_dir: str | Path, training: dict, quantize: str = "none",
          log=lambda _: None) -> dict:
     """Export `checkpoint` with `training` as its record and install it into `package_dir`."""
-    from perception.export.package import export_package
+    from vlagent.perception.export.package import export_package
 
     with tempfile.TemporaryDirectory(prefix="vlagent-ship-") as tmp:
         staged = Path(tmp) / "package"

@@ -9,8 +9,8 @@ is typed. Base64 text is decoded as UTF-8, so any Unicode reaches the focused fi
 import base64
 import binascii
 
-from sim.adbd.device import ADB_KEYBOARD_IME
-from sim.adbd.shell import Output
+from vlagent.sim.adbd.device import ADB_KEYBOARD_IME
+from vlagent.sim.adbd.shell import Output
 
 ADB_KEYBOARD_PACKAGE = "com.android.adbkeyboard"
 SYSTEM_PACKAGES = ("android", "com.android.systemui", "com.android.launcher3", "com.android.shell",
@@ -23,7 +23,7 @@ _TWO_VALUE_OPTIONS = {"-e", "--es", "--ei", "--ez", "--el", "--ef", "--eu", "--e
 
 
 def _apps():
-    from sim.phone.apps.catalog import APPS
+    from vlagent.sim.phone.apps.catalog import APPS
 
     return APPS
 
@@ -109,7 +109,7 @@ class ActivityCommands:
 
     def _view(self, url: str) -> Output:
         """A web URL opens in the browser, as Android resolves ACTION_VIEW for http(s)."""
-        from sim.phone.apps.browser import normalise_url
+        from vlagent.sim.phone.apps.browser import normalise_url
 
         phone = self.device.phone
         phone.open_app("com.android.chrome")
@@ -150,7 +150,7 @@ class ActivityCommands:
         elif action == "ADB_CLEAR_TEXT":
             phone.type_text("", clear=True)
         elif action in ("ADB_INPUT_CODE", "ADB_EDITOR_CODE") and extras.get("code", "").isdigit():
-            from sim.adbd.keycodes import NAMES_BY_CODE, PHONE_KEYS
+            from vlagent.sim.adbd.keycodes import NAMES_BY_CODE, PHONE_KEYS
 
             code = int(extras["code"])
             key = "enter" if action == "ADB_EDITOR_CODE" else PHONE_KEYS.get(NAMES_BY_CODE.get(code, ""))

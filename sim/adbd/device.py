@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.adbd.shell import Output, Shell
+from vlagent.sim.adbd.shell import Output, Shell
 
 ADB_KEYBOARD_IME = "com.android.adbkeyboard/.AdbIME"
 LATIN_IME = "com.android.inputmethod.latin/.LatinIME"
@@ -52,7 +52,7 @@ class SimDevice:
     """The simulated device; every public method is safe to call from several threads."""
 
     def __init__(self, config: DeviceConfig):
-        from sim.adbd.programs import build_programs
+        from vlagent.sim.adbd.programs import build_programs
 
         self.config = config
         self.lock = threading.RLock()
@@ -90,7 +90,7 @@ class SimDevice:
 
         With `restore` and a state file that exists, the phone resumes from that file.
         """
-        from sim.phone import Phone
+        from vlagent.sim.phone import Phone
 
         width, height = self.natural_size
         orientation = "landscape" if self.rotation % 2 else "portrait"
@@ -99,7 +99,7 @@ class SimDevice:
             self.task = None
             instruction = ""
             if task:
-                from sim.tasks import make_task
+                from vlagent.sim.tasks import make_task
 
                 self.task = make_task(task, seed)
                 self.task.setup(self.phone)
@@ -139,7 +139,7 @@ class SimDevice:
 
     def frame_raw(self) -> bytes:
         """The screen as raw screencap bytes: the compositor's RGBA buffer, built once per frame."""
-        from sim.adbd.system_cmd import raw_screencap
+        from vlagent.sim.adbd.system_cmd import raw_screencap
 
         with self.lock:
             image = self.frame_rgb()

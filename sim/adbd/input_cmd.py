@@ -13,9 +13,9 @@ Behaviour follows AOSP's InputShellCommand where clients trip over it:
 
 import time
 
-from sim.adbd.keycodes import NAMES_BY_CODE, PHONE_KEYS, parse_keycode
-from sim.adbd.shell import Output
-from sim.phone import PhoneInputError
+from vlagent.sim.adbd.keycodes import NAMES_BY_CODE, PHONE_KEYS, parse_keycode
+from vlagent.sim.adbd.shell import Output
+from vlagent.sim.phone import PhoneInputError
 
 SOURCES = {"keyboard", "mouse", "joystick", "touchnavigation", "touchpad", "trackball", "stylus",
            "dpad", "gamepad", "touchscreen", "rotaryencoder"}

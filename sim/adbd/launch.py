@@ -70,7 +70,7 @@ class SimDeviceProcess:
 
     def command(self) -> list[str]:
         exe = shutil.which("vlagent")
-        head = [exe] if exe else [sys.executable, "-m", "agent.cli"]
+        head = [exe] if exe else [sys.executable, "-m", "vlagent.agent.cli"]
         return [*head, "sim-device", "--port", str(self.port), *self.args]
 
     def spawn(self, timeout: float = 30) -> None:

@@ -4,10 +4,10 @@ Names not in this table fail as on a phone (`inaccessible or not found`, exit 12
 shell's own builtins (`echo`, `true`, `false`, `exit`, `sleep`) live in `sim.adbd.shell`.
 """
 
-from sim.adbd.activity_cmd import ActivityCommands
-from sim.adbd.input_cmd import InputCommand
-from sim.adbd.system_cmd import SystemCommands
-from sim.adbd.text_cmd import PROGRAMS as TEXT_PROGRAMS
+from vlagent.sim.adbd.activity_cmd import ActivityCommands
+from vlagent.sim.adbd.input_cmd import InputCommand
+from vlagent.sim.adbd.system_cmd import SystemCommands
+from vlagent.sim.adbd.text_cmd import PROGRAMS as TEXT_PROGRAMS
 
 
 def build_programs(device) -> dict:

@@ -17,9 +17,9 @@ import asyncio
 import json
 import sys
 
-from sim.adbd import protocol as p
-from sim.adbd.device import SimDevice
-from sim.adbd.streams import Stream
+from vlagent.sim.adbd import protocol as p
+from vlagent.sim.adbd.device import SimDevice
+from vlagent.sim.adbd.streams import Stream
 
 FEATURES = ("shell_v2", "cmd", "fixed_push_mkdir")  # no stat_v2/ls_v2: sync serves v1 only
 PROMPT = b"sim:/ $ "
@@ -167,7 +167,7 @@ class Connection:
                 await stream.write(frame(p.SHELL_STDOUT, PROMPT))
 
     async def sync_service(self, stream: Stream, request: p.ServiceRequest) -> None:
-        from sim.adbd.sync import serve_sync
+        from vlagent.sim.adbd.sync import serve_sync
 
         await serve_sync(stream, self.device)
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sim.adbd.shparse import AndOr, Command, Pipeline, Script, ShellSyntaxError, Word, parse
+from vlagent.sim.adbd.shparse import AndOr, Command, Pipeline, Script, ShellSyntaxError, Word, parse
 
 SH = "/system/bin/sh"
 IFS = " \t\n"

@@ -7,7 +7,7 @@ the bytes the peer wrote. Raises ConnectionResetError once the peer has closed t
 
 import asyncio
 
-from sim.adbd import protocol as p
+from vlagent.sim.adbd import protocol as p
 
 
 class Stream:

@@ -17,8 +17,8 @@ Formats match what real devices print, in the lines parsers read:
 import io
 import struct
 
-from perception.uitree import to_uiautomator_xml
-from sim.adbd.shell import Output
+from vlagent.perception.uitree import to_uiautomator_xml
+from vlagent.sim.adbd.shell import Output
 
 PIXEL_FORMAT_RGBA_8888 = 1
 COLORSPACE_SRGB = 1
@@ -138,7 +138,7 @@ class SystemCommands:
         return Output(text.encode())
 
     def _focus_component(self) -> str:
-        from sim.phone.apps.catalog import BY_PACKAGE, LAUNCHER_PACKAGE
+        from vlagent.sim.phone.apps.catalog import BY_PACKAGE, LAUNCHER_PACKAGE
 
         package = self.device.phone.state.foreground_app
         app = BY_PACKAGE.get(package) if package else None

@@ -5,7 +5,7 @@ extended syntax these one-liners use."""
 
 import re
 
-from sim.adbd.shell import Output
+from vlagent.sim.adbd.shell import Output
 
 
 def _lines(data: bytes) -> list[bytes]:

@@ -4,8 +4,8 @@
 an app label or package. See sim/phone/phone.py for the input contract (device px).
 """
 
-from sim.phone.apps.catalog import APPS, AppInfo, UnknownAppError, find_app
-from sim.phone.phone import Phone, PhoneInputError
-from sim.phone.state import PhoneState
+from vlagent.sim.phone.apps.catalog import APPS, AppInfo, UnknownAppError, find_app
+from vlagent.sim.phone.phone import Phone, PhoneInputError
+from vlagent.sim.phone.state import PhoneState
 
 __all__ = ["APPS", "AppInfo", "Phone", "PhoneInputError", "PhoneState", "UnknownAppError", "find_app"]

@@ -7,8 +7,8 @@ own state fields; nothing here draws.
 
 from dataclasses import dataclass
 
-from sim.phone.state import Overlay, PhoneState, Route
-from sim.phone.theme import DARK, LIGHT, Metrics, Palette
+from vlagent.sim.phone.state import Overlay, PhoneState, Route
+from vlagent.sim.phone.theme import DARK, LIGHT, Metrics, Palette
 
 
 def _forget_route(state: PhoneState, route: Route) -> None:

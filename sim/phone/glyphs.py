@@ -6,7 +6,7 @@ ops that stay inside it, so a button's drawing never leaves the button's bounds.
 
 from collections.abc import Callable
 
-from sim.phone.view import Box, Color, Lines, Oval, PaintOp, Poly, Rect
+from vlagent.sim.phone.view import Box, Color, Lines, Oval, PaintOp, Poly, Rect
 
 
 def _grid(rect: Rect) -> Callable[[float, float], tuple[int, int]]:

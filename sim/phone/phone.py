@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from agent.actions import (
+from vlagent.agent.actions import (
     Action,
     ActionParseError,
     Answer,
@@ -30,18 +30,18 @@ from agent.actions import (
     Wait,
     parse_action,
 )
-from perception.uitree import UINode, to_uiautomator_xml
-from sim.phone.apps import LAUNCHER_PACKAGE, find_app, screens_for
-from sim.phone.apps.launcher import build_home, build_recents
-from sim.phone.apps.launcher import build_overlay as launcher_overlay
-from sim.phone.context import Ctx, go_home, launch, pop
-from sim.phone.render import Screen, render_array, render_image
-from sim.phone.seeding import initial_state
-from sim.phone.state import PhoneState, Route
-from sim.phone.system import nav_bar, status_bar
-from sim.phone.theme import DARK, LIGHT, Metrics
-from sim.phone.view import View, hit, to_nodes, walk_visible
-from sim.phone.wallpaper import wallpaper
+from vlagent.perception.uitree import UINode, to_uiautomator_xml
+from vlagent.sim.phone.apps import LAUNCHER_PACKAGE, find_app, screens_for
+from vlagent.sim.phone.apps.launcher import build_home, build_recents
+from vlagent.sim.phone.apps.launcher import build_overlay as launcher_overlay
+from vlagent.sim.phone.context import Ctx, go_home, launch, pop
+from vlagent.sim.phone.render import Screen, render_array, render_image
+from vlagent.sim.phone.seeding import initial_state
+from vlagent.sim.phone.state import PhoneState, Route
+from vlagent.sim.phone.system import nav_bar, status_bar
+from vlagent.sim.phone.theme import DARK, LIGHT, Metrics
+from vlagent.sim.phone.view import View, hit, to_nodes, walk_visible
+from vlagent.sim.phone.wallpaper import wallpaper
 
 _TYPED_KEYS = {"space": " ", **{ch: ch for ch in "abcdefghijklmnopqrstuvwxyz0123456789`-=[]\\;',./"}}
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw
 
-from sim.phone.text import draw_text
-from sim.phone.view import (
+from vlagent.sim.phone.text import draw_text
+from vlagent.sim.phone.view import (
     Bitmap,
     Box,
     Color,

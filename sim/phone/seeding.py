@@ -4,8 +4,8 @@ products, clock and date. Everything comes from one `random.Random(seed)`; no gl
 
 import random
 
-from sim.phone.apps.catalog import APPS
-from sim.phone.state import (
+from vlagent.sim.phone.apps.catalog import APPS
+from vlagent.sim.phone.state import (
     Alarm,
     ClockState,
     Contact,

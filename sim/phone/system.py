@@ -4,11 +4,11 @@ battery indicators) and the three-button navigation bar (Back, Home, Overview).
 
 from collections.abc import Callable
 
-from sim.phone import glyphs
-from sim.phone.apps.catalog import SYSTEMUI_PACKAGE
-from sim.phone.state import PhoneState
-from sim.phone.theme import Metrics, Palette
-from sim.phone.view import Box, Label, View
+from vlagent.sim.phone import glyphs
+from vlagent.sim.phone.apps.catalog import SYSTEMUI_PACKAGE
+from vlagent.sim.phone.state import PhoneState
+from vlagent.sim.phone.theme import Metrics, Palette
+from vlagent.sim.phone.view import Box, Label, View
 
 
 def _rid(name: str) -> str:

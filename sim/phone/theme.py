@@ -6,8 +6,8 @@
 
 from dataclasses import dataclass
 
-from sim.phone.text import measure
-from sim.phone.view import Color, Rect
+from vlagent.sim.phone.text import measure
+from vlagent.sim.phone.view import Color, Rect
 
 STATUS_BAR_DP = 24
 NAV_BAR_DP = 48

@@ -15,7 +15,7 @@ are left out of the UI tree and of hit testing.
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from perception.uitree import UINode
+from vlagent.perception.uitree import UINode
 
 Rect = tuple[int, int, int, int]
 Color = tuple[int, int, int]

@@ -7,10 +7,10 @@ class names and resource ids, so the UI tree reads like a real `uiautomator dump
 
 from collections.abc import Callable, Sequence
 
-from sim.phone import glyphs
-from sim.phone.context import Ctx
-from sim.phone.theme import blend, ellipsize, text_width, wrap
-from sim.phone.view import Box, Color, Label, Lines, Oval, Rect, View
+from vlagent.sim.phone import glyphs
+from vlagent.sim.phone.context import Ctx
+from vlagent.sim.phone.theme import blend, ellipsize, text_width, wrap
+from vlagent.sim.phone.view import Box, Color, Label, Lines, Oval, Rect, View
 
 Handler = Callable[[], None]
 

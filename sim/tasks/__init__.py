@@ -4,7 +4,7 @@
 task id ("settings.wifi_on" or "settings.wifi_on:3") or an instruction text.
 """
 
-from sim.tasks import (
+from vlagent.sim.tasks import (
     clock_tasks,
     comms_tasks,
     misc_tasks,
@@ -12,7 +12,7 @@ from sim.tasks import (
     settings_tasks,
     tools_tasks,
 )
-from sim.tasks.base import Task, TaskError, TaskTemplate, digits
+from vlagent.sim.tasks.base import Task, TaskError, TaskTemplate, digits
 
 TASKS: dict[str, TaskTemplate] = {
     template.id: template

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.phone import Phone, PhoneState
-from sim.phone.context import go_home
-from sim.phone.seeding import initial_state
+from vlagent.sim.phone import Phone, PhoneState
+from vlagent.sim.phone.context import go_home
+from vlagent.sim.phone.seeding import initial_state
 
 Params = dict[str, Any]
 

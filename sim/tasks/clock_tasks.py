@@ -1,8 +1,8 @@
 """Clock tasks: create an alarm (optionally with a Unicode label), switch one off, and
 delete one through its long-press menu. Times are 24-hour, written "7:30" / "19:05"."""
 
-from sim.phone.state import Alarm
-from sim.tasks.base import TaskTemplate
+from vlagent.sim.phone.state import Alarm
+from vlagent.sim.tasks.base import TaskTemplate
 
 LABELS = ("Réveil", "Gym 🏋️", "早起き", "Müll rausbringen", "Café ☕", "Standup")
 

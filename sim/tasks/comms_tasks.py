@@ -2,9 +2,9 @@
 conversation, add a contact with a Unicode name, open a contact further down the list,
 delete a contact through its long-press menu, and change a number."""
 
-from sim.phone.seeding import phone_number
-from sim.tasks.base import TaskTemplate, digits
-from sim.tasks.ensure import (
+from vlagent.sim.phone.seeding import phone_number
+from vlagent.sim.tasks.base import TaskTemplate, digits
+from vlagent.sim.tasks.ensure import (
     ensure_contact,
     ensure_conversation,
     remove_contacts,

@@ -5,7 +5,7 @@ contact, conversation, note or product when a differently seeded phone lacks it,
 `task.setup(phone)` always leaves a solvable, not-yet-solved task.
 """
 
-from sim.phone.state import Contact, Conversation, Message, Note, PhoneState, Product
+from vlagent.sim.phone.state import Contact, Conversation, Message, Note, PhoneState, Product
 
 
 def ensure_contact(state: PhoneState, name: str, number: str, set_number: bool = False) -> Contact:

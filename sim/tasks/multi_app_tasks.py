@@ -2,11 +2,11 @@
 read a number in Contacts and send it in Messages, compute in Calculator and save the
 result as a note, change a setting then write a note."""
 
-from sim.phone.arith import evaluate, format_number
-from sim.tasks.base import TaskTemplate, digits
-from sim.tasks.comms_tasks import last_sent, sorted_names
-from sim.tasks.ensure import ensure_contact, ensure_conversation, remove_notes
-from sim.tasks.tools_tasks import NOTE_TITLES, clear_calculator
+from vlagent.sim.phone.arith import evaluate, format_number
+from vlagent.sim.tasks.base import TaskTemplate, digits
+from vlagent.sim.tasks.comms_tasks import last_sent, sorted_names
+from vlagent.sim.tasks.ensure import ensure_contact, ensure_conversation, remove_notes
+from vlagent.sim.tasks.tools_tasks import NOTE_TITLES, clear_calculator
 
 
 def _number_sample(rng, state):

@@ -1,7 +1,7 @@
 """Settings tasks: switches on the main list (Dark theme sits below the fold, so it needs
 scrolling) and the Display sub-page's single-choice dialogs."""
 
-from sim.tasks.base import TaskTemplate
+from vlagent.sim.tasks.base import TaskTemplate
 
 
 def _set(**values):

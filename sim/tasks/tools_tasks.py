@@ -1,9 +1,9 @@
 """Calculator and Notes tasks: compute an expression (the result must be on the display),
 create a note with a (Unicode) title and optional text, delete a note."""
 
-from sim.phone.arith import evaluate, format_number
-from sim.tasks.base import TaskTemplate
-from sim.tasks.ensure import ensure_note, remove_notes
+from vlagent.sim.phone.arith import evaluate, format_number
+from vlagent.sim.tasks.base import TaskTemplate
+from vlagent.sim.tasks.ensure import ensure_note, remove_notes
 
 NOTE_TITLES = ("Einkaufsliste für Montag", "购物清单", "Idées 💡", "Übung", "Plan B", "Ideas for the trip", "Año nuevo")
 NOTE_BODIES = ("Milk, eggs and bread", "Book the train", "Ask Zoë about the café", "日本語のメモ", "Call mum 📞")

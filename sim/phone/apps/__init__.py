@@ -6,7 +6,7 @@ packages not listed open the generic screen. Each app module provides
 
 from types import ModuleType
 
-from sim.phone.apps import (
+from vlagent.sim.phone.apps import (
     browser,
     calculator,
     camera,
@@ -18,7 +18,7 @@ from sim.phone.apps import (
     settings,
     shop,
 )
-from sim.phone.apps.catalog import (
+from vlagent.sim.phone.apps.catalog import (
     APPS,
     BY_PACKAGE,
     LAUNCHER_PACKAGE,

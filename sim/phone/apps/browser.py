@@ -4,10 +4,10 @@ bookmark list or a simulated page. Addresses are normalised to `https://host/pat
 
 from urllib.parse import urlsplit
 
-from sim.phone import widgets as w
-from sim.phone.context import Ctx
-from sim.phone.state import Overlay
-from sim.phone.view import View
+from vlagent.sim.phone import widgets as w
+from vlagent.sim.phone.context import Ctx
+from vlagent.sim.phone.state import Overlay
+from vlagent.sim.phone.view import View
 
 PACKAGE = "com.android.chrome"
 BOOKMARKS = ("example.org", "wikipedia.org", "openstreetmap.org", "python.org", "weather.example.com", "news.example.net")

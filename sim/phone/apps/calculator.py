@@ -3,12 +3,12 @@ a 5x4 keypad (AC, (), %, ÷, digits, ×, −, +, ., ⌫, =). Hardware keys (digi
 enter) work too. `state.calculator.result` holds the last "=" result as displayed.
 """
 
-from sim.phone import widgets as w
-from sim.phone.arith import CalcError, evaluate, format_number, normalise
-from sim.phone.context import Ctx
-from sim.phone.state import Overlay
-from sim.phone.theme import blend
-from sim.phone.view import Box, View
+from vlagent.sim.phone import widgets as w
+from vlagent.sim.phone.arith import CalcError, evaluate, format_number, normalise
+from vlagent.sim.phone.context import Ctx
+from vlagent.sim.phone.state import Overlay
+from vlagent.sim.phone.theme import blend
+from vlagent.sim.phone.view import Box, View
 
 PACKAGE = "com.google.android.calculator"
 # (label, content-desc, resource id)

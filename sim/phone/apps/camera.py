@@ -2,10 +2,10 @@
 and a switch between the back and front camera.
 """
 
-from sim.phone import widgets as w
-from sim.phone.context import Ctx
-from sim.phone.state import Overlay
-from sim.phone.view import Box, Label, Oval, View
+from vlagent.sim.phone import widgets as w
+from vlagent.sim.phone.context import Ctx
+from vlagent.sim.phone.state import Overlay
+from vlagent.sim.phone.view import Box, Label, Oval, View
 
 PACKAGE = "com.android.camera2"
 

@@ -3,11 +3,11 @@ and Label fields), switch on/off, and delete from a long-press menu; static Cloc
 and Stopwatch tabs. Times are 24-hour and shown as "7:30" / "19:05".
 """
 
-from sim.phone import widgets as w
-from sim.phone.context import Ctx
-from sim.phone.state import Alarm, Overlay
-from sim.phone.theme import blend
-from sim.phone.view import Box, View
+from vlagent.sim.phone import widgets as w
+from vlagent.sim.phone.context import Ctx
+from vlagent.sim.phone.state import Alarm, Overlay
+from vlagent.sim.phone.theme import blend
+from vlagent.sim.phone.view import Box, View
 
 PACKAGE = "com.google.android.deskclock"
 TABS = (("alarm", "Alarm"), ("clock", "Clock"), ("timer", "Timer"), ("stopwatch", "Stopwatch"))

@@ -3,12 +3,12 @@
 name, Phone and Email fields, and a long-press Delete menu. Names may be any Unicode.
 """
 
-from sim.phone import widgets as w
-from sim.phone.apps.messages import PACKAGE as MESSAGES
-from sim.phone.apps.messages import avatar_color
-from sim.phone.context import Ctx, prefill
-from sim.phone.state import Contact, Overlay
-from sim.phone.view import View
+from vlagent.sim.phone import widgets as w
+from vlagent.sim.phone.apps.messages import PACKAGE as MESSAGES
+from vlagent.sim.phone.apps.messages import avatar_color
+from vlagent.sim.phone.context import Ctx, prefill
+from vlagent.sim.phone.state import Contact, Overlay
+from vlagent.sim.phone.view import View
 
 PACKAGE = "com.google.android.contacts"
 FORM_FIELDS = (("first", "First name"), ("last", "Last name"), ("phone", "Phone"), ("email", "Email"))

@@ -2,12 +2,12 @@
 icon and a short welcome text. "Open the Maps app" tasks only need it to come to front.
 """
 
-from sim.phone import widgets as w
-from sim.phone.apps.catalog import BY_PACKAGE
-from sim.phone.context import Ctx
-from sim.phone.icons import app_icon
-from sim.phone.state import Overlay
-from sim.phone.view import Bitmap, View
+from vlagent.sim.phone import widgets as w
+from vlagent.sim.phone.apps.catalog import BY_PACKAGE
+from vlagent.sim.phone.context import Ctx
+from vlagent.sim.phone.icons import app_icon
+from vlagent.sim.phone.state import Overlay
+from vlagent.sim.phone.view import Bitmap, View
 
 
 def build(ctx: Ctx) -> View:

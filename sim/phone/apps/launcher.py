@@ -5,13 +5,13 @@ menu on icons, and the recent-apps screen that the app_switch key opens.
 
 import math
 
-from sim.phone import widgets as w
-from sim.phone.apps.catalog import APPS, BY_PACKAGE, LAUNCHER_PACKAGE
-from sim.phone.context import Ctx, launch, push
-from sim.phone.icons import app_icon
-from sim.phone.state import Overlay
-from sim.phone.theme import ellipsize
-from sim.phone.view import Bitmap, Box, Label, View
+from vlagent.sim.phone import widgets as w
+from vlagent.sim.phone.apps.catalog import APPS, BY_PACKAGE, LAUNCHER_PACKAGE
+from vlagent.sim.phone.context import Ctx, launch, push
+from vlagent.sim.phone.icons import app_icon
+from vlagent.sim.phone.state import Overlay
+from vlagent.sim.phone.theme import ellipsize
+from vlagent.sim.phone.view import Bitmap, Box, Label, View
 
 _SHADOW = (20, 20, 20)
 _LABEL = (255, 255, 255)

@@ -3,11 +3,11 @@ bubbles and a compose field (Send button or enter sends), and "Start chat" with 
 search. Conversations are keyed by contact name; the newest conversation is listed first.
 """
 
-from sim.phone import widgets as w
-from sim.phone.context import Ctx
-from sim.phone.state import Conversation, Message, Overlay
-from sim.phone.theme import blend, text_width, wrap
-from sim.phone.view import Box, Label, View
+from vlagent.sim.phone import widgets as w
+from vlagent.sim.phone.context import Ctx
+from vlagent.sim.phone.state import Conversation, Message, Overlay
+from vlagent.sim.phone.theme import blend, text_width, wrap
+from vlagent.sim.phone.view import Box, Label, View
 
 PACKAGE = "com.google.android.apps.messaging"
 AVATAR_COLORS = ((25, 118, 210), (0, 137, 123), (142, 36, 170), (230, 81, 0), (198, 40, 40), (84, 110, 122))

@@ -3,11 +3,11 @@ fields that saves on Save, on Navigate up and on the back key (as Keep does), an
 long-press Delete menu. An editor with nothing typed saves nothing.
 """
 
-from sim.phone import widgets as w
-from sim.phone.context import Ctx, prefill
-from sim.phone.state import Note, Overlay
-from sim.phone.theme import blend
-from sim.phone.view import Box, View
+from vlagent.sim.phone import widgets as w
+from vlagent.sim.phone.context import Ctx, prefill
+from vlagent.sim.phone.state import Note, Overlay
+from vlagent.sim.phone.theme import blend
+from vlagent.sim.phone.view import Box, View
 
 PACKAGE = "com.google.android.keep"
 

@@ -5,11 +5,11 @@ single-choice dialogs) and plain sub-pages for the other entries.
 Airplane mode turns Wi-Fi and Bluetooth off, as on a real phone.
 """
 
-from sim.phone import widgets as w
-from sim.phone.apps.catalog import BY_PACKAGE
-from sim.phone.context import Ctx
-from sim.phone.state import FONT_SIZES, SCREEN_TIMEOUTS, Overlay
-from sim.phone.view import View
+from vlagent.sim.phone import widgets as w
+from vlagent.sim.phone.apps.catalog import BY_PACKAGE
+from vlagent.sim.phone.context import Ctx
+from vlagent.sim.phone.state import FONT_SIZES, SCREEN_TIMEOUTS, Overlay
+from vlagent.sim.phone.view import View
 
 PACKAGE = "com.android.settings"
 
