@@ -36,7 +36,7 @@ from vlagent.actuators.adb_text import (
     input_text_commands,
     is_safe_ascii,
 )
-from vlagent.agent.action_map import to_device
+from vlagent.agent.action_map import scroll_stroke, to_device
 from vlagent.agent.actions import (
     Action,
     Answer,
@@ -54,6 +54,7 @@ from vlagent.agent.actions import (
 )
 from vlagent.agent.interfaces import ActionResult
 from vlagent.perception.coords import pixel_index
+from vlagent.perception.errors import VlagentError
 from vlagent.perception.frame import Frame
 from vlagent.perception.sources.adb_device import (
     AdbCommandError,
@@ -69,7 +70,7 @@ DEFAULT_SCROLL_AMOUNT = 0.5  # screens
 CLEAR_FALLBACK_DELETES = 256  # DEL presses when the field's length is unknown and ADBKeyboard is absent
 
 
-class AdbTextError(RuntimeError):
+class AdbTextError(VlagentError, RuntimeError):
     """Text that needs ADBKeyboard (non-ASCII, newlines, a literal %s) on a device without it."""
 
 
@@ -164,20 +165,7 @@ class AdbActuator:
 
     def _scroll(self, action: Scroll, size: tuple[float, float]) -> list[str]:
         """A swipe whose finger moves against `direction` by `amount` screens around (x, y)."""
-        width, height = size
-        x = width / 2 if action.x is None else action.x
-        y = height / 2 if action.y is None else action.y
-        amount = DEFAULT_SCROLL_AMOUNT if action.amount is None else action.amount
-        if action.direction in ("up", "down"):
-            half = min(amount * height, height - 1) / 2
-            y = min(max(y, half), height - 1 - half)
-            sign = 1 if action.direction == "down" else -1
-            start, end = (x, y + sign * half), (x, y - sign * half)
-        else:
-            half = min(amount * width, width - 1) / 2
-            x = min(max(x, half), width - 1 - half)
-            sign = 1 if action.direction == "right" else -1
-            start, end = (x + sign * half, y), (x - sign * half, y)
+        start, end = scroll_stroke(action, size, DEFAULT_SCROLL_AMOUNT)
         return ["input", "swipe", *_px(*start, size), *_px(*end, size), _ms(self.scroll_seconds)]
 
     def _type(self, action: TypeText, frame: Frame) -> list[list[str]]:

@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from vlagent.perception.errors import VlagentError, error_text
+
 MAX_TEXT_LENGTH = 8192
 MAX_SECONDS = 3600.0
 MAX_SCROLL_AMOUNT = 10.0
@@ -54,7 +56,7 @@ KEY_ALIASES = {
 }
 
 
-class ActionParseError(ValueError):
+class ActionParseError(VlagentError, ValueError):
     """Raised for any input that is not a valid Action; the message names what was wrong."""
 
 
@@ -276,40 +278,78 @@ ACTION_TYPES = {cls.model_fields["type"].default: cls for cls in (*PHONE_ACTION_
 _ADAPTER: TypeAdapter = TypeAdapter(Action)
 
 
-def _describe(error: ValidationError) -> str:
+def _describe(error: ValidationError, limit: int = 10) -> str:
+    """The first `limit` problems, "field: rule"; a dict with a million extra keys gets a
+    short message, not a million-line one."""
     parts = []
-    for item in error.errors(include_url=False):
-        location = ".".join(str(p) for p in item["loc"])
+    items = error.errors(include_url=False)
+    for item in items[:limit]:
+        location = ".".join(str(p)[:40] for p in item["loc"])
         parts.append(f"{location}: {item['msg']}" if location else item["msg"])
+    if len(items) > limit:
+        parts.append(f"and {len(items) - limit} more")
     return "; ".join(parts)
 
 
-def parse_action(obj: Any, frame_size: tuple[int, int] | None = None) -> Action:
-    """Validate a dict, a JSON string or an Action into an Action.
+# A JSON integer longer than this cannot be a valid field value (every numeric field is a
+# float, and floats end at ~1.8e308); refusing it up front keeps `int()` (quadratic in the
+# digit count when CPython's digit limit is lifted) off untrusted input.
+_MAX_INT_DIGITS = 400
+_TYPE_NAMES = sorted(ACTION_TYPES)
 
-    `frame_size` is (width, height) in frame px; when given, every point must lie inside it.
-    Raises ActionParseError naming the field and the rule on anything invalid.
-    """
+
+def _json_int(digits: str) -> int:
+    if len(digits) > _MAX_INT_DIGITS:
+        raise ActionParseError(f"a JSON integer of {len(digits)} characters is too long for any action field")
+    return int(digits)
+
+
+def _loads(text: str | bytes | bytearray) -> Any:
+    try:
+        return json.loads(text, parse_int=_json_int)
+    except RecursionError:
+        raise ActionParseError("action JSON is nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, and UnicodeDecodeError for bytes that are no JSON encoding
+        raise ActionParseError(f"action is not valid JSON: {error}") from None
+
+
+def _parse_action(obj: Any, context: dict | None) -> Action:
     if isinstance(obj, BaseModel):
         obj = obj.model_dump()
-    if isinstance(obj, (str, bytes)):
-        try:
-            obj = json.loads(obj)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-            raise ActionParseError(f"action is not valid JSON: {error}") from None
+    if isinstance(obj, (str, bytes, bytearray)):
+        obj = _loads(obj)
     if not isinstance(obj, dict):
         raise ActionParseError(f"an action must be a JSON object, got {type(obj).__name__}")
     if "type" not in obj:
-        raise ActionParseError(f"action has no 'type' field; expected one of {sorted(ACTION_TYPES)}")
-    if obj["type"] not in ACTION_TYPES:
-        raise ActionParseError(f"unknown action type {obj['type']!r}; expected one of {sorted(ACTION_TYPES)}")
-    context = {"frame_size": tuple(frame_size)} if frame_size is not None else None
+        raise ActionParseError(f"action has no 'type' field; expected one of {_TYPE_NAMES}")
+    type_name = obj["type"]
+    if not isinstance(type_name, str):  # checked before `in`: a list or dict is unhashable
+        raise ActionParseError(f"action type must be a string, got {type(type_name).__name__}")
+    if type_name not in ACTION_TYPES:
+        shown = type_name if len(type_name) <= 40 else type_name[:40] + "..."
+        raise ActionParseError(f"unknown action type {shown!r}; expected one of {_TYPE_NAMES}")
     try:
         return _ADAPTER.validate_python(obj, context=context)
     except ValidationError as error:
-        raise ActionParseError(f"invalid {obj['type']} action: {_describe(error)}") from None
-    except (TypeError, ValueError) as error:  # e.g. unhashable values reaching a validator
-        raise ActionParseError(f"invalid {obj['type']} action: {error}") from None
+        raise ActionParseError(f"invalid {type_name} action: {_describe(error)}") from None
+
+
+def parse_action(obj: Any, frame_size: tuple[int, int] | None = None) -> Action:
+    """Validate a dict, a JSON string (str or UTF-8/16/32 bytes) or an Action into an Action.
+
+    `frame_size` is (width, height) in frame px; when given, every point must lie inside it.
+    Raises ActionParseError naming the field and the rule on anything invalid, and nothing
+    else whatever `obj` is (short of running out of memory); time is linear in its size.
+    """
+    context = {"frame_size": tuple(frame_size)} if frame_size is not None else None
+    try:
+        return _parse_action(obj, context)
+    except (ActionParseError, MemoryError):
+        raise
+    except Exception as error:  # noqa: BLE001 - the contract: untrusted input raises ActionParseError only
+        # Anything else (a RecursionError in validation, a dict subclass or key type whose
+        # methods fail, a foreign model's model_dump) still means "not a valid action".
+        raise ActionParseError(f"invalid action: {error_text(error, with_type=True)}") from None
 
 
 def action_to_json(action: Action) -> str:

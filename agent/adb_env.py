@@ -5,7 +5,11 @@ takes `ANDROID_SERIAL`, else the only connected device, else fails naming them. 
 (config `env_options`, CLI `--env-opt KEY=VALUE`): `host`, `port` (the adb server),
 `scale` (0-1, host-side downscale of frames), `ui_tree` (add `uiautomator dump` to each
 frame; the oracle needs it), `png` (capture PNG instead of raw), `reconnect_timeout_s`,
-`command_timeout_s`.
+`command_timeout_s`. Without `ui_tree`, a frame carries no tree, and the tree is read on
+demand where one is needed: by the safety gate for a point or stroke action
+(`vlagent.agent.step`), by `vlagent observe --ui-tree`, and on every frame once a policy
+calls `require_ui_tree()` (the oracle does). The device keeps its own state: there is no
+state file here, and `--fresh` is refused.
 
 Tasks: on a simulated device (one that answers the `vlagent:task` service) a sim task id
 sets the phone up and its success check reads the device's own state; on a real phone the
@@ -34,6 +38,12 @@ class AdbEnv:
                                 reconnect_timeout_s=reconnect_timeout_s, command_timeout_s=command_timeout_s)
         self.actuator = AdbActuator(device=self.source.device, command_timeout_s=command_timeout_s).connect()
         self.spec = f"adb:{self.source.serial}"
+
+    state_file = None  # the device keeps its own state
+
+    def require_ui_tree(self) -> None:
+        """Read the UI tree with every capture from now on (a policy that reads it each step)."""
+        self.source.ui_tree = True
 
     @property
     def device(self) -> dict[str, Any]:
@@ -78,6 +88,8 @@ def open_adb(argument: str | None, options: dict[str, Any]) -> AdbEnv:
     from vlagent.perception.sources.adb_device import AdbDeviceError
 
     options = dict(options)
+    if _bool_option(options, "fresh"):
+        raise ConfigError("--fresh: an adb device keeps its own state and cannot be reset from here")
     try:
         kwargs = {
             "host": options.pop("host", None),

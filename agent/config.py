@@ -43,7 +43,10 @@ class LoopConfig(_Strict):
     """Budgets and the loop's guards."""
 
     max_steps: int = Field(30, ge=1, le=10_000)
-    max_seconds: float = Field(600.0, gt=0, description="wall-time budget, seconds")
+    max_seconds: float = Field(600.0, gt=0, description="wall-time budget of the episode, seconds")
+    step_timeout_s: float = Field(120.0, gt=0, description="longest one policy call may take, seconds")
+    max_action_seconds: float = Field(
+        30.0, ge=0, description="cap on a wait's or a gesture's duration, seconds (also capped by the budget left)")
     parse_retries: int = Field(2, ge=0, le=20, description="extra attempts after unparseable output")
     repeat_limit: int = Field(3, ge=2, le=50, description="same action on an unchanged screen this many times -> re-plan")
     stop_on_success: bool = Field(False, description="end as soon as the success check passes")
@@ -60,6 +63,9 @@ class SafetyConfig(_Strict):
     check_secrets: bool = Field(True, description="card numbers, keys, passwords in typed text")
     secret_patterns: list[str] = Field(default_factory=list, description="extra regexes for typed text")
     app_allowlist: list[str] | None = Field(None, description="None: any app; else names/packages (fnmatch globs)")
+    unverifiable: Literal["confirm", "allow"] = Field(
+        "confirm", description="a point or stroke action on a frame with no UI tree: 'confirm' (ask when "
+        "interactive, deny when headless) or 'allow' (trust the policy's own target label only)")
     interactive: bool | None = Field(None, description="None: ask only when stdin is a terminal")
     on_block: Literal["stop", "continue"] = Field("stop", description="after a denied action")
 

@@ -29,6 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vlagent.agent.config import LoopConfig, SafetyConfig, SettleConfig
+from vlagent.perception.errors import VlagentError
+from vlagent.sim.phone.state import DEFAULT_SIZE as PHONE_SIZE
 
 # Task ids "template:seed". Short oracle trajectories (2-6 steps), seven apps, no scrolling
 # and no sensitive words. Seeds from 1001: behaviour cloning uses task seeds below 100, and
@@ -47,7 +49,7 @@ DEMO_TASKS: tuple[str, ...] = (
     "browser.open_site:1001",
     "notes.create:1001",
 )
-DEMO_DEVICE_SIZE = (1080, 2400)  # device px == frame px (full-size capture)
+DEMO_DEVICE_SIZE = PHONE_SIZE  # the sim phone's default, device px == frame px (full-size capture)
 DEMO_MAX_STEPS = 12
 DEMO_LOOP = LoopConfig(max_steps=DEMO_MAX_STEPS, max_seconds=120.0, parse_retries=1,
                        settle=SettleConfig(interval_s=0.05, stable_frames=1, timeout_s=2.0))
@@ -59,7 +61,7 @@ STAGE_COLUMNS = ("capture", "preprocess", "model", "act", "settle", "step")
 DEMO_THREADS = 1
 
 
-class DemoError(ValueError):
+class DemoError(VlagentError, ValueError):
     """Bad demo input: an unknown task id, a model directory that is not a package."""
 
 
@@ -166,8 +168,10 @@ def run_task(engine, task_ref: str, *, manifest: str | None = None, seed: int = 
     With `episode_dir`, the episode is recorded there."""
     import tempfile
 
+    from vlagent.agent.config import AgentConfig
     from vlagent.agent.envs import SimPhoneEnv
     from vlagent.agent.loop import run_episode
+    from vlagent.agent.metadata import effective_loop, episode_meta
     from vlagent.agent.recorder import EpisodeRecorder
     from vlagent.agent.safety import make_gate
     from vlagent.policies.agent import AgentPolicy
@@ -178,13 +182,14 @@ def run_task(engine, task_ref: str, *, manifest: str | None = None, seed: int = 
         try:
             handle = env.setup_task(task_ref)
             source = TimedSource(env.source)
+            policy = AgentPolicy(engine, manifest, seed=seed)
+            config = effective_loop(AgentConfig(env=env.spec, task=task_ref, policy="agent",
+                                                policy_options={"backend": "onnx"}, loop=DEMO_LOOP,
+                                                safety=SafetyConfig()), handle)
             recorder = None
             if episode_dir is not None:
                 recorder = EpisodeRecorder(episode_dir)
-                recorder.start({"task": handle.describe(), "env": env.spec, "device": env.device,
-                                "policy": {"name": "agent", "options": {"backend": "onnx"}},
-                                "model": {"manifest_sha256": manifest},
-                                "config": {"loop": DEMO_LOOP.model_dump(mode="json")}})
+                recorder.start(episode_meta(config, env, handle, policy))
             run = TaskRun(None, handle, [], [])
 
             def step_done(data) -> None:
@@ -193,12 +198,9 @@ def run_task(engine, task_ref: str, *, manifest: str | None = None, seed: int = 
                 if on_step is not None:
                     on_step(task_ref, data)
 
-            budget = min(DEMO_MAX_STEPS, handle.step_budget or DEMO_MAX_STEPS)
-            run.result = run_episode(source, AgentPolicy(engine, manifest, seed=seed), env.actuator,
-                                     instruction=handle.instruction, config=DEMO_LOOP.model_copy(
-                                         update={"max_steps": budget}),
-                                     gate=make_gate(SafetyConfig(), interactive=False), recorder=recorder,
-                                     success_check=handle.success_check, on_step=step_done)
+            run.result = run_episode(source, policy, env.actuator, instruction=handle.instruction,
+                                     config=config.loop, gate=make_gate(config.safety, interactive=False),
+                                     recorder=recorder, success_check=handle.success_check, on_step=step_done)
         finally:
             env.close()
     return run

@@ -7,7 +7,9 @@ instruction and there is no success check), `save()` (persist state, if any) and
 
 `sim-phone[:SEED]` is a simulated phone. Its state persists between CLI commands in a
 state file (JSON of the whole phone), by default `$VLAGENT_STATE_DIR/sim-phone-SEED.json`
-(`~/.local/state/vlagent/` when the variable is unset). Options (config `env_options`,
+(`~/.local/state/vlagent/` when the variable is unset): `vlagent observe`, `act` and `run`
+print that path on stderr and take `--fresh` to start from a new phone instead (README,
+"State"). Options (config `env_options`,
 CLI `--env-opt KEY=VALUE`): `width`, `height` (device px, default 1080x2400; a saved phone
 of another size is replaced by a new one of the size asked for), `frame_width`
 (downscaled capture, px), `state_file` (path), `fresh` (ignore an existing state file).
@@ -26,7 +28,6 @@ from vlagent.agent.interfaces import Actuator, FrameSource
 from vlagent.agent.recorder import write_atomic
 
 DEFAULT_STATE_DIR = "~/.local/state/vlagent"
-DEFAULT_SIZE = (1080, 2400)  # device px (portrait) of a new phone
 
 
 @dataclass
@@ -96,9 +97,13 @@ class SimPhoneEnv:
                  frame_width: int | None = None, state_file: str | Path | None = None, fresh: bool = False):
         from vlagent.actuators.sim import SimActuator
         from vlagent.perception.sources.sim import SimSource
-        from vlagent.sim.phone import Phone
+        from vlagent.sim.phone import (  # DEFAULT_SIZE: device px (portrait) of a new phone
+            DEFAULT_SIZE,
+            Phone,
+        )
 
         self.seed = seed
+        self.fresh = fresh
         self.state_file = Path(state_file) if state_file is not None else default_state_file(seed)
         saved = Phone.from_json(self.state_file.read_bytes()) if self.state_file.is_file() and not fresh else None
         if saved is not None and (width or saved.state.width, height or saved.state.height) == (

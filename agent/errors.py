@@ -8,9 +8,12 @@ observation, not a crash: it asks the policy again with the reason in
 with status "parse_error". Any other exception from a policy is a real fault and ends the
 episode with status "error".
 """
+from vlagent.perception.errors import ConfigError, VlagentError, error_text
+
+__all__ = ["VlagentError", "ConfigError", "PolicyOutputError", "EpisodeFormatError", "error_text"]
 
 
-class PolicyOutputError(ValueError):
+class PolicyOutputError(VlagentError, ValueError):
     """The model answered, but its text is not a valid action.
 
     `raw_text` is the model's full output; `reason` says what was wrong, in words the
@@ -23,9 +26,5 @@ class PolicyOutputError(ValueError):
         self.reason = reason
 
 
-class ConfigError(ValueError):
-    """A configuration file or override that is not valid; the message names the key."""
-
-
-class EpisodeFormatError(ValueError):
+class EpisodeFormatError(VlagentError, ValueError):
     """A recorded episode that cannot be read; the message names the file and the problem."""

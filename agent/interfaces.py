@@ -16,12 +16,16 @@ __all__ = ["Frame", "Observation", "Decision", "ActionResult", "FrameSource", "P
 @dataclass(frozen=True)
 class Observation:
     """What a policy sees at one step: the frame, the task instruction, the step index (0-based),
-    and feedback from the loop (e.g. the parse error of the previous attempt, a re-plan request)."""
+    feedback from the loop (e.g. the parse error of the previous attempt, a re-plan request, a
+    blocked or failed action), and `retry`: True only when the loop asks again at the same
+    step because the previous answer was unusable (unparseable, or a repeat to re-plan), so a
+    model policy may sample instead of repeating its greedy answer."""
 
     frame: Frame
     instruction: str
     step: int = 0
     feedback: str | None = None
+    retry: bool = False
 
 
 @dataclass(frozen=True)

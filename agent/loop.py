@@ -5,20 +5,31 @@ Policy and an Actuator, asks an optional `success_check()` at the end, and write
 step through an optional EpisodeRecorder before starting the next.
 
 Guards, all from `LoopConfig`:
-- budgets: `max_steps`, and `max_seconds` of wall time (checked between steps);
+- budgets that bound wall time: `max_steps`; `max_seconds` for the episode, checked
+  between steps and also bounding each wait inside one: the policy runs in a worker thread
+  and is given at most `step_timeout_s` and the time left (a policy that does not answer
+  ends the episode with status "timeout"; its thread is abandoned, never joined), waits'
+  and gestures' durations are capped to `max_action_seconds` and the time left
+  (`vlagent.agent.step`), and settling to the time left;
 - unparseable output (`PolicyOutputError` or `ActionParseError` from `Policy.act`, or an
-  action outside the frame): fed back through `Observation.feedback` and retried
-  `parse_retries` times, then the episode ends with status "parse_error";
+  action outside the frame): fed back through `Observation.feedback` with
+  `Observation.retry` set and retried `parse_retries` times, then the episode ends with
+  status "parse_error";
 - loops: the same action (canonical JSON) proposed on an unchanged screen
   `repeat_limit` times is withheld and the policy is asked to re-plan once; proposing it
   again ends the episode with status "loop";
-- safety: every action passes the gate; a denied one is recorded with `executed: false`
+- safety: every action goes through `vlagent.agent.step.gated_execute` (the same path as
+  `vlagent act` and the Gymnasium env); a denied one is recorded with `executed: false`
   and ends the episode ("blocked") or is fed back, per `SafetyConfig.on_block`;
 - dry run: everything is decided, gated and recorded, and nothing is executed;
-- cancellation: `cancel` (a threading.Event) ends with status "cancelled"; Ctrl-C and any
-  other exception also write a final result ("cancelled" / "error") before re-raising.
+- cancellation: `cancel` (a threading.Event, also checked while the policy thinks) ends
+  with status "cancelled"; KeyboardInterrupt (Ctrl-C, and SIGTERM under
+  `vlagent.agent.signals.interrupt_on_sigterm`) and any other exception write a final
+  result ("cancelled" / "error", every finished step kept) before re-raising. Errors are
+  described with `error_text`, so even an exception whose `str()` raises is recorded.
 """
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -27,9 +38,8 @@ from pathlib import Path
 
 from vlagent.agent.actions import ActionParseError, Answer, Finish, action_to_json, parse_action
 from vlagent.agent.config import LoopConfig, SafetyConfig
-from vlagent.agent.errors import PolicyOutputError
+from vlagent.agent.errors import PolicyOutputError, error_text
 from vlagent.agent.interfaces import (
-    ActionResult,
     Actuator,
     Decision,
     FrameSource,
@@ -39,6 +49,8 @@ from vlagent.agent.interfaces import (
 from vlagent.agent.recorder import EpisodeRecorder, StepData
 from vlagent.agent.safety import SafetyGate
 from vlagent.agent.settle import frames_differ, wait_until_stable
+from vlagent.agent.signals import signals_held
+from vlagent.agent.step import gated_execute
 from vlagent.perception.frame import Frame
 
 STAGES = ("capture", "preprocess", "model", "safety", "actuate", "settle", "record")
@@ -71,33 +83,90 @@ class EpisodeResult:
 
 @dataclass
 class _Attempt:
-    """One step's decision: the accepted Decision (or None), the failed tries, and timing."""
+    """One step's decision: the accepted Decision (or None), the failed tries, and timing.
+    `stalled` is "timeout" or "cancelled" when the policy gave no answer in time."""
 
     decision: Decision | None
     failures: list[dict]
     seconds: float
     feedback: str | None
+    stalled: str | None = None
 
 
-def _ask(policy: Policy, observation: Observation, history: list[Decision], retries: int) -> _Attempt:
-    """Ask until the answer parses inside the frame, at most 1 + retries times."""
+class _PolicyStalled(Exception):
+    """The policy did not answer in time, or cancel was set while it thought."""
+
+    def __init__(self, why: str):
+        super().__init__(why)
+        self.why = why
+
+
+def _call_policy(policy: Policy, observation: Observation, history: list[Decision], timeout_s: float,
+                 cancel: threading.Event | None) -> Decision:
+    """`policy.act` in a daemon thread, waited on for at most `timeout_s` seconds.
+
+    A daemon thread, not an executor: a hung policy must not keep the process alive at
+    exit. Its exception is re-raised here; a stall raises `_PolicyStalled`."""
+    box: dict[str, object] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            box["decision"] = policy.act(observation, list(history))
+        except BaseException as error:  # noqa: BLE001 - handed to the caller's thread, re-raised there
+            box["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="vlagent-policy", daemon=True).start()
+    deadline = time.monotonic() + timeout_s
+    while not done.wait(min(0.05, max(deadline - time.monotonic(), 0.0))):
+        if cancel is not None and cancel.is_set():
+            raise _PolicyStalled("cancelled")
+        if time.monotonic() >= deadline:
+            raise _PolicyStalled("timeout")
+    if "error" in box:
+        raise box["error"]
+    return box["decision"]
+
+
+def _output_failure(error: BaseException, decision: Decision | None) -> tuple[str, str]:
+    """(reason, raw text) of an unusable answer; never fails, whatever the error holds."""
+    if isinstance(error, PolicyOutputError):
+        reason = error.reason if isinstance(error.reason, str) and error.reason else error_text(error)
+        raw = error.raw_text if isinstance(error.raw_text, str) else ""
+    else:
+        reason = error_text(error)
+        raw = getattr(decision, "raw_text", "")
+        raw = raw if isinstance(raw, str) else ""
+    return reason, raw
+
+
+def _ask(policy: Policy, observation: Observation, history: list[Decision], retries: int, timeout_s: float,
+         cancel: threading.Event | None = None) -> _Attempt:
+    """Ask until the answer parses inside the frame, at most 1 + retries times, all within
+    `timeout_s` seconds of policy time."""
     failures: list[dict] = []
-    feedback = observation.feedback
+    feedback, retry = observation.feedback, observation.retry
     started = time.perf_counter()
     for _ in range(1 + retries):
-        ask = Observation(observation.frame, observation.instruction, observation.step, feedback)
+        ask = Observation(observation.frame, observation.instruction, observation.step, feedback, retry)
         decision = None
         try:
-            decision = policy.act(ask, history)
+            left = timeout_s - (time.perf_counter() - started)
+            if left <= 0:
+                raise _PolicyStalled("timeout")
+            decision = _call_policy(policy, ask, history, left, cancel)
             parse_action(getattr(decision, "action", None), frame_size=observation.frame.size)
             return _Attempt(decision, failures, time.perf_counter() - started, feedback)
-        except PolicyOutputError as error:
-            reason, raw = error.reason, error.raw_text
-        except ActionParseError as error:
-            reason, raw = str(error), str(getattr(decision, "raw_text", "") or "")
+        except _PolicyStalled as stall:
+            return _Attempt(None, failures, time.perf_counter() - started, feedback, stall.why)
+        except (PolicyOutputError, ActionParseError) as error:
+            reason, raw = _output_failure(error, decision)
         failures.append({"raw_text": raw, "error": reason, "feedback": feedback})
         feedback = (f"Your previous output could not be used: {reason}. "
                     f"Previous output: {raw[:500]!r}. Answer with exactly one valid action.")
+        retry = True
     return _Attempt(None, failures, time.perf_counter() - started, feedback)
 
 
@@ -148,6 +217,13 @@ class _Episode:
         self.answer: str | None = None
         self.steps = 0
 
+    def time_left(self) -> float:
+        """Seconds of the wall-time budget left (>= 0)."""
+        return max(self.config.max_seconds - (time.monotonic() - self.started), 0.0)
+
+    def policy_time(self) -> float:
+        return min(self.config.step_timeout_s, self.time_left())
+
     # -- stages, in order ------------------------------------------------------------------
     def budget_spent(self) -> EpisodeResult | None:
         if self.cancel is not None and self.cancel.is_set():
@@ -174,49 +250,46 @@ class _Episode:
         Leaves `data.decision` None with event "parse_error" or "loop" when nothing is usable."""
         frame = data.frame
         attempt = _ask(self.policy, Observation(frame, self.instruction, data.step, data.feedback), self.history,
-                       self.config.parse_retries)
+                       self.config.parse_retries, self.policy_time(), self.cancel)
         data.attempts, seconds = attempt.failures, attempt.seconds
         decision, event = attempt.decision, None
         if decision is None:
-            event = "parse_error"
+            event = _stall_event(attempt.stalled)
         elif self.repeats.observe(decision, frame) >= self.config.repeat_limit:
-            replan = _ask(self.policy, Observation(frame, self.instruction, data.step, _replan_feedback(decision)),
-                          self.history, self.config.parse_retries)
+            replan = _ask(self.policy, Observation(frame, self.instruction, data.step, _replan_feedback(decision),
+                                                   retry=True),
+                          self.history, self.config.parse_retries, self.policy_time(), self.cancel)
             data.attempts += [_withheld(decision, "repeated on an unchanged screen"), *replan.failures]
             seconds += replan.seconds
             decision, event = replan.decision, "replanned"
-            if decision is None or self.repeats.observe(decision, frame) >= self.config.repeat_limit:
+            if replan.stalled is not None:
+                event = _stall_event(replan.stalled)
+            elif decision is None or self.repeats.observe(decision, frame) >= self.config.repeat_limit:
                 if decision is not None:
                     data.attempts.append(_withheld(decision, "repeated again after re-planning"))
                 decision, event = None, "loop"
         data.decision, data.event = decision, event
         data.timings.update(_split_timings(decision, seconds))
 
-    def review(self, data: StepData) -> None:
-        """The safety gate's verdict on the decided action."""
+    def gate_and_act(self, data: StepData) -> None:
+        """Cap, gate and execute the decided action (`gated_execute`), unless cancel is set."""
         if data.decision is None:
             return
-        started = time.perf_counter()
-        data.safety = self.gate.review(data.decision.action, data.frame, data.decision.grounding)
-        data.timings["safety"] = time.perf_counter() - started
-        if not data.safety.allowed:
-            data.event = "blocked"
-
-    def act(self, data: StepData) -> None:
-        """Execute, unless there is nothing to do, the gate denied it, it is a dry run, or cancel is set."""
-        if data.decision is None:
-            return
-        action = data.decision.action
         if self.cancel is not None and self.cancel.is_set():
             data.event = "cancelled"
-        elif not data.safety.allowed:
-            data.result = ActionResult(False, action, message="blocked by the safety gate", executed=False)
-        elif self.config.dry_run:
-            data.result = ActionResult(True, action, message="dry run: not executed", executed=False)
-        else:
-            started = time.perf_counter()
-            data.result = self.actuator.execute(action, data.frame)
-            data.timings["actuate"] = time.perf_counter() - started
+            return
+        outcome = gated_execute(data.decision.action, data.frame, gate=self.gate, actuator=self.actuator,
+                                source=self.source, grounding=data.decision.grounding, dry_run=self.config.dry_run,
+                                max_action_seconds=min(self.config.max_action_seconds, self.time_left()))
+        data.frame, data.safety, data.result = outcome.frame, outcome.safety, outcome.result
+        data.timings.update(outcome.timings)
+        extra = {"capped": outcome.capped, "ui_tree_error": outcome.ui_tree_error}
+        if any(value is not None for value in extra.values()):
+            data.extra = {**(data.extra or {}), **{k: v for k, v in extra.items() if v is not None}}
+        if outcome.action is not data.decision.action:  # a capped duration: record what really ran
+            data.decision = dataclasses.replace(data.decision, action=outcome.action)
+        if not data.safety.allowed:
+            data.event = "blocked"
 
     def settle(self, data: StepData) -> None:
         """Wait (bounded) for a stable screen after an executed action; keep it as the next frame."""
@@ -226,7 +299,8 @@ class _Episode:
             return
         started = time.perf_counter()
         outcome = wait_until_stable(self.source.capture, interval_s=settle.interval_s,
-                                    stable_frames=settle.stable_frames, timeout_s=settle.timeout_s,
+                                    stable_frames=settle.stable_frames,
+                                    timeout_s=min(settle.timeout_s, self.time_left()),
                                     threshold=settle.pixel_threshold, max_changed=settle.max_changed)
         self.next_frame = outcome.frame
         data.screen_changed = frames_differ(data.frame, outcome.frame, settle.pixel_threshold) > settle.max_changed
@@ -260,6 +334,12 @@ class _Episode:
                                        f"{self.config.repeat_limit} times, also after re-planning")
         if data.event == "cancelled":
             return self.result("cancelled", "cancelled before acting")
+        if data.event == "policy_timeout":
+            if self.time_left() <= 0:
+                return self.result("timeout", f"wall-time budget of {self.config.max_seconds:g} s spent while "
+                                              "the policy was thinking")
+            return self.result("timeout", f"the policy did not answer within {self.config.step_timeout_s:g} s "
+                                          "(loop.step_timeout_s)")
         action = data.decision.action
         if data.event == "blocked":
             reasons = "; ".join(data.safety.reasons)
@@ -288,16 +368,27 @@ class _Episode:
     def finish(self, result: EpisodeResult) -> EpisodeResult:
         if self.recorder is not None:
             final = self.next_frame if self.next_frame is not None else self.source.capture()
-            self.recorder.finish(result.to_dict(), final_frame=final)
+            with signals_held():
+                self.recorder.finish(result.to_dict(), final_frame=final)
         return result
 
     def abort(self, status: str, error: BaseException) -> None:
         """Write a final result for an exception that is about to propagate."""
         if self.recorder is not None and not self.recorder.finished:
-            reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            reason = error_text(error, with_type=True)
             result = EpisodeResult(status, False, reason, self.steps, time.monotonic() - self.started,
                                    self.answer, dict(self.totals), self.recorder.dir)
-            self.recorder.finish(result.to_dict(), final_frame=self.last_frame)
+            with signals_held():
+                self.recorder.finish(result.to_dict(), final_frame=self.last_frame)
+
+
+def _stall_event(stalled: str | None) -> str:
+    """The step event for an attempt that produced no decision."""
+    if stalled == "cancelled":
+        return "cancelled"
+    if stalled == "timeout":
+        return "policy_timeout"
+    return "parse_error"
 
 
 def _withheld(decision: Decision, why: str) -> dict:
@@ -337,8 +428,7 @@ def run_episode(
                 return run.finish(outcome)
             data = run.observe(index)
             run.decide(data)
-            run.review(data)
-            run.act(data)
+            run.gate_and_act(data)
             run.settle(data)
             run.record(data)
             outcome = run.after(data)

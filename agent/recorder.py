@@ -9,6 +9,13 @@ only then is the step's line appended with one write() and fsync'ed. So a `kill 
 moment leaves every recorded line complete with its frame on disk, and at most the step in
 flight is lost (a torn last line, or an orphan frame); `agent.episode.load_episode` says
 which step was cut off. episode.json is always replaced via write-temp, fsync, rename.
+
+One writer per directory: `start` takes an exclusive `flock` on `DIR/.lock` before it looks
+at what the directory holds, and keeps it until `finish`/`close`, so checking for an
+existing episode, clearing it (`overwrite`) and writing are one step, and a second recorder
+on the same directory, `overwrite` or not, fails with `RecorderLockedError` naming the
+holder's pid. The kernel drops the lock when its process dies, so a killed run never leaves
+a stale lock behind. (POSIX `fcntl`; the lock file itself stays in the directory.)
 """
 
 import io
@@ -23,6 +30,7 @@ from vlagent.agent.action_map import to_device
 from vlagent.agent.actions import Action
 from vlagent.agent.interfaces import ActionResult, Decision
 from vlagent.agent.safety import SafetyDecision
+from vlagent.perception.errors import VlagentError
 from vlagent.perception.frame import Frame
 
 FORMAT_NAME = "vlagent-episode"
@@ -30,8 +38,17 @@ FORMAT_VERSION = 1
 FRAME_FORMATS = {"png": "png", "webp": "webp"}
 
 
-class RecorderError(RuntimeError):
+class RecorderError(VlagentError, RuntimeError):
     """The episode directory cannot be written (exists, not writable, already finished)."""
+
+
+class RecorderLockedError(RecorderError):
+    """Another recorder (this process or another) is writing into the same directory."""
+
+    hint = "record into another directory (--record DIR), or wait for the other run to finish"
+
+
+LOCK_NAME = ".lock"
 
 
 @dataclass
@@ -130,14 +147,40 @@ class EpisodeRecorder:
         self.steps_written = 0
         self.finished = False
         self._steps_fd: int | None = None
+        self._lock_fd: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, meta: dict[str, Any]) -> None:
-        """Create the directory and write episode.json with no result yet."""
+        """Lock the directory, then create it and write episode.json with no result yet."""
         frames = self.dir / "frames"
-        used = (self.dir / "episode.json").exists() or (frames.is_dir() and any(frames.iterdir()))
-        if used and not self.overwrite:
-            raise RecorderError(f"{self.dir} already holds an episode; pick a new directory or overwrite it (--overwrite)")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._lock()
+        try:
+            used = (self.dir / "episode.json").exists() or (frames.is_dir() and any(frames.iterdir()))
+            if used and not self.overwrite:
+                raise RecorderError(f"{self.dir} already holds an episode; pick a new directory or overwrite it "
+                                    "(--overwrite)")
+            self._begin(meta, frames, used)
+        except BaseException:
+            self.close()
+            raise
+
+    def _lock(self) -> None:
+        import fcntl
+
+        fd = os.open(self.dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise RecorderLockedError(f"{self.dir} is being recorded by another recorder (pid {holder}); two "
+                                      "writers would mix their steps, so this one stops here") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        self._lock_fd = fd
+
+    def _begin(self, meta: dict[str, Any], frames: Path, used: bool) -> None:
         frames.mkdir(parents=True, exist_ok=True)
         if used:
             for stale in ("steps.jsonl", "episode.json"):
@@ -184,9 +227,13 @@ class EpisodeRecorder:
         self.finished = True
 
     def close(self) -> None:
+        """Close the steps file and release the directory lock (idempotent)."""
         if self._steps_fd is not None:
             os.close(self._steps_fd)
             self._steps_fd = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
 
     # -- pieces ----------------------------------------------------------------------------
     def _write_meta(self) -> None:

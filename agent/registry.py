@@ -9,12 +9,16 @@ Factory signatures:
 - ENVS[name](spec_argument, options) -> agent.envs.Env, where "sim-phone:3" gives
   spec_argument "3" (None when absent) and options is the config's `env_options`;
 - POLICIES[name](context: PolicyContext) -> Policy;
-- SOURCES / ACTUATORS[name](**options) -> FrameSource / Actuator, for composing by hand.
+- SOURCES / ACTUATORS[name](**options) -> FrameSource / Actuator, for composing by hand;
+- GYM_ENVS[id] is a Gymnasium entry point; `register_gym_envs()` registers them (lazily:
+  nothing is imported until `gymnasium.make`), and may be called repeatedly.
 """
 
 import importlib
 from dataclasses import dataclass, field
 from typing import Any
+
+from vlagent.perception.errors import VlagentError
 
 ENVS: dict[str, str] = {
     "sim-phone": "vlagent.agent.envs:open_sim_phone",
@@ -39,7 +43,12 @@ ACTUATORS: dict[str, str] = {
 }
 
 
-class RegistryError(LookupError):
+GYM_ENVS: dict[str, str] = {
+    "vlagent/Phone-v0": "vlagent.agent.gym_env:PhoneEnv",
+}
+
+
+class RegistryError(VlagentError, LookupError):
     """An unknown name, or a factory string that does not import."""
 
 
@@ -92,3 +101,15 @@ def make_source(name: str, **options: Any) -> Any:
 
 def make_actuator(name: str, **options: Any) -> Any:
     return resolve(ACTUATORS, name, "actuator")(**options)
+
+
+def register_gym_envs() -> None:
+    """Register every GYM_ENVS id with Gymnasium (idempotent; imports gymnasium, an optional
+    dependency: the `sim` extra)."""
+    try:
+        import gymnasium
+    except ImportError as error:
+        raise RegistryError(f"the Gymnasium envs need gymnasium (pip install 'vlagent[sim]'): {error}") from None
+    for env_id, entry_point in GYM_ENVS.items():
+        if env_id not in gymnasium.registry:
+            gymnasium.register(id=env_id, entry_point=entry_point, nondeterministic=False)

@@ -9,6 +9,16 @@ What is sensitive:
   case-insensitive). The target is the text of the smallest clickable UI-tree node under
   the point and its descendants, the text of nodes within `nearby_px` frame px, and the
   policy's own grounding label (`Decision.grounding["label"]`) when it gave one;
+- a swipe, drag or scroll whose start or end point has such a target (checked exactly as a
+  tap there), so a zero-length swipe, which a device executes as a tap, is a tap here too.
+  A scroll's points are those of the finger stroke the actuators send
+  (`vlagent.agent.action_map.scroll_stroke`);
+- a point or stroke action on a frame with **no UI tree**: the gate cannot see what lies
+  under the finger, so with `unverifiable="confirm"` (the default) the action goes to the
+  confirmer like any sensitive one (asked when interactive, denied when headless); only
+  `unverifiable="allow"` trusts it (the policy's grounding label is still checked). Sources
+  that can read a tree on demand get one first (`vlagent.agent.step.gated_execute`), so
+  over ADB this applies only when the dump itself fails;
 - typed text that looks like a card number (13-19 digits, Luhn-valid), a key or token,
   or matches a configured pattern, and any text typed into a password field;
 - opening an app outside `app_allowlist` (when one is configured).
@@ -25,11 +35,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from vlagent.agent.action_map import scroll_stroke
 from vlagent.agent.actions import (
     Action,
     DoubleTap,
+    Drag,
     LongPress,
     OpenApp,
+    Scroll,
+    Swipe,
     Tap,
     TypeText,
     action_to_json,
@@ -175,6 +189,19 @@ def tap_target_text(frame: Frame, x: float, y: float, nearby_px: float) -> list[
     return [text for i in sorted(chosen) if (text := _node_text(nodes[i]))]
 
 
+def touch_points(action: Action, frame_size: tuple[float, float]) -> list[tuple[str, float, float]]:
+    """Where `action` touches the screen, as (role, x, y) in frame px: the point of a tap,
+    double tap or long press; the start and end of a swipe, drag or scroll; [] otherwise."""
+    if isinstance(action, (Tap, DoubleTap, LongPress)):
+        return [("tap", action.x, action.y)]
+    if isinstance(action, (Swipe, Drag)):
+        return [(f"{action.type} start", action.x1, action.y1), (f"{action.type} end", action.x2, action.y2)]
+    if isinstance(action, Scroll):
+        (x1, y1), (x2, y2) = scroll_stroke(action, frame_size)
+        return [("scroll start", x1, y1), ("scroll end", x2, y2)]
+    return []
+
+
 def _focused_password(frame: Frame) -> bool:
     return any(node.focused and node.password for node in frame.ui_tree or ())
 
@@ -201,9 +228,19 @@ class SafetyRules:
     def check(self, action: Action, frame: Frame, grounding_label: str | None = None) -> SafetyCheck:
         if not self.config.enabled:
             return SafetyCheck()
-        if isinstance(action, (Tap, DoubleTap, LongPress)):
-            texts = tap_target_text(frame, action.x, action.y, self.config.nearby_px)
-            reasons = self._label_reasons(texts, "tap target")
+        points = touch_points(action, frame.size)
+        if points:
+            reasons: list[str] = []
+            texts: list[str] = []
+            if frame.ui_tree is None:
+                if self.config.unverifiable == "confirm":
+                    where = " and ".join(f"({x:.0f}, {y:.0f})" for _, x, y in points)
+                    reasons.append(f"no UI tree: the gate cannot see what lies at {where} frame px")
+            else:
+                for role, x, y in points:
+                    found = tap_target_text(frame, x, y, self.config.nearby_px)
+                    reasons += self._label_reasons(found, f"{role} target")
+                    texts += [text for text in found if text not in texts]
             if grounding_label:
                 reasons += self._label_reasons([grounding_label], "policy's target label")
             return SafetyCheck(tuple(reasons), tuple(texts))
@@ -228,10 +265,15 @@ class SafetyGate:
     """Rules plus a confirmer. `review` never executes anything; the loop acts on the verdict."""
 
     def __init__(self, config: SafetyConfig, confirm: Confirmer = deny_all, confirm_name: str = "headless"):
+        self.config = config
         self.rules = SafetyRules(config)
         self.on_block = config.on_block
         self.confirm = confirm
         self.confirm_name = confirm_name
+
+    def needs_ui_tree(self, action: Action, frame: Frame) -> bool:
+        """True when checking `action` would use a UI tree that `frame` lacks."""
+        return self.config.enabled and frame.ui_tree is None and bool(touch_points(action, frame.size))
 
     def review(self, action: Action, frame: Frame, grounding: dict[str, Any] | None = None) -> SafetyDecision:
         label = grounding.get("label") if isinstance(grounding, dict) else None

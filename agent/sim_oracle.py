@@ -21,5 +21,8 @@ def make_oracle_policy(context: PolicyContext):
             except TaskError as error:
                 raise RegistryError(f"the oracle cannot rebuild the recorded task {task_id!r}: {error}") from None
     if task is None:
-        raise RegistryError("the oracle policy needs a simulator task: pass --task ID (see sim.tasks.TASKS)")
+        raise RegistryError("the oracle policy needs a simulator task: pass --task ID (`vlagent tasks` lists them)")
+    require_ui_tree = getattr(context.env, "require_ui_tree", None)
+    if require_ui_tree is not None:  # the oracle reads the tree at every step (adb: uiautomator dump)
+        require_ui_tree()
     return OraclePolicy(task)

@@ -12,6 +12,7 @@ import operator
 import re
 from collections.abc import Mapping, Sequence
 
+from vlagent.perception.errors import VlagentError
 from vlagent.perception.special_tokens import (
     IM_END,
     IM_START,
@@ -26,11 +27,11 @@ IMAGE_PLACEHOLDER = VISION_START + IMAGE_PAD + VISION_END
 VIDEO_PLACEHOLDER = VISION_START + VIDEO_PAD + VISION_END
 
 
-class ChatFormatError(ValueError):
+class ChatFormatError(VlagentError, ValueError):
     """A message list that does not fit the chat format."""
 
 
-class VisionPadCountError(ValueError):
+class VisionPadCountError(VlagentError, ValueError):
     """The number of vision pads in a prompt differs from the number of vision items."""
 
 

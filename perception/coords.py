@@ -16,13 +16,15 @@ contract is the point: a library affine matrix would hide the sizes and the rota
 
 from dataclasses import dataclass
 
+from vlagent.perception.errors import VlagentError
+
 Size = tuple[float, float]  # (width, height) in the space's own units
 Box = tuple[float, float, float, float]  # (x1, y1, x2, y2)
 
 NORM_SIZE: Size = (1000.0, 1000.0)
 
 
-class CoordinateError(ValueError):
+class CoordinateError(VlagentError, ValueError):
     """A transform or point that breaks the contract (bad size, wrong space, bad rotation)."""
 
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from vlagent.perception.errors import VlagentError
 from vlagent.perception.model.config import Qwen2VLConfig
 from vlagent.perception.positions import get_rope_index
 from vlagent.perception.processor import ImageProcessor, VisionInput
@@ -32,11 +33,11 @@ from vlagent.perception.tokenizer import Tokenizer, expand_vision_pads
 StreamCallback = Callable[[str, int], None]  # (text delta, token id), once per new token
 
 
-class EngineError(ValueError):
+class EngineError(VlagentError, ValueError):
     """Bad engine options or generation arguments."""
 
 
-class BackendNotAvailableError(NotImplementedError):
+class BackendNotAvailableError(VlagentError, NotImplementedError):
     """The requested backend is not built (yet) or its dependencies are missing."""
 
 

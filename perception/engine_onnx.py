@@ -15,7 +15,6 @@ preallocated outputs, so a step allocates nothing. The buffer grows by `cache_he
 when full (one copy per that many tokens). Where the CUDA execution provider is available it is
 used with the options below; the cache then stays in host memory and is copied per step.
 """
-
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import onnxruntime as ort
 
 from vlagent.perception import positions as P
 from vlagent.perception.engine import BackendNotAvailableError, EngineError
+from vlagent.perception.errors import VlagentError
 from vlagent.perception.export.manifest import (
     MANIFEST,
     PackageError,
@@ -46,7 +46,7 @@ class NotAPackageError(BackendNotAvailableError, PackageError):
     """The directory is not an exported package, so the onnx backend has nothing to run."""
 
 
-class InsufficientMemoryError(MemoryError):
+class InsufficientMemoryError(VlagentError, MemoryError):
     """The package's weights will not fit in the memory available now."""
 
     def __init__(self, package: Path, needed: int, available: int):

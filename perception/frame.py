@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vlagent.perception.coords import Transform, apply_box, clamp_box, identity
+from vlagent.perception.errors import VlagentError
 
 if TYPE_CHECKING:
     from vlagent.perception.uitree import UINode
 
 
-class FrameError(ValueError):
+class FrameError(VlagentError, ValueError):
     """A frame whose image or metadata breaks the contract."""
 
 

@@ -7,8 +7,12 @@ Reads, anywhere in free text:
   `(x,y)` inside box tokens, and `<|quad_start|>` blocks of four points (kept as their
   bounding box).
 - Qwen2.5-VL JSON: `{"bbox_2d": [x1, y1, x2, y2], "label": "..."}` or `{"point_2d": [x, y]}`,
-  alone or in a list, optionally in a ```json fence. These are absolute **model-input px**,
-  so `model_input_size` is required and they are converted with `perception.coords`.
+  alone or in a list (or any other JSON around it), optionally in a ```json fence. These are
+  absolute **model-input px**, so `model_input_size` is required and they are converted
+  with `perception.coords`. Such an object is flat, and is read as one: a candidate is a
+  `{...}` span with no `{` or `}` inside it that contains `"bbox_2d"` or `"point_2d"`, and
+  it must be one JSON object. So a grounding object that nests another object, or whose
+  label holds a brace, is not read (alone it raises, like any key outside well-formed JSON).
 
 Out-of-range rule (documented contract): coordinates must be finite numbers. With
 `strict=False` (default) values outside [0, 1000] are clamped into it and box corners are
@@ -17,16 +21,24 @@ inverted box raises. Anything malformed (unclosed or stray tokens, a ref with no
 bad numbers, an odd point count) raises `GroundingParseError(offset, reason)`, and no
 other exception escapes `parse_groundings`.
 
+Cost (the contract for untrusted model text): time linear in len(text), whatever the text.
+The markers are found in one regex pass and every box is read once; JSON candidates are
+bounded by the next brace, so they are disjoint and each character is scanned a constant
+number of times, and integers longer than 400 digits are read as floats (overflowing to a
+non-finite, rejected coordinate) so no quadratic `int()` runs.
+
 Written by hand: the grammar is a dozen tokens, and a scanner gives exact error offsets
 without a parser-generator dependency on the runtime path.
 """
 
+import heapq
 import json
 import math
 import re
 from dataclasses import dataclass
 
-from vlagent.perception.coords import Size, apply_box, image_to_norm1000
+from vlagent.perception.coords import Size, Transform, apply_box, image_to_norm1000
+from vlagent.perception.errors import VlagentError, error_text
 
 OBJECT_REF_START = "<|object_ref_start|>"
 OBJECT_REF_END = "<|object_ref_end|>"
@@ -37,14 +49,24 @@ QUAD_END = "<|quad_end|>"
 
 NORM_MAX = 1000.0
 _MARKER = re.compile(r"<\|(object_ref_start|object_ref_end|box_start|box_end|quad_start|quad_end)\|>")
-_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_NUMBER_TEXT = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+_NUMBER = re.compile(_NUMBER_TEXT)
+# One well-formed `(x,y)` with the white space around it: the fast path of _parse_points.
+# The atomic groups make each number match exactly what _NUMBER.match would (no
+# backtracking into it), so the fast and the careful path accept the same text.
+_POINT = re.compile(rf"\s*\(\s*((?>{_NUMBER_TEXT}))\s*,\s*((?>{_NUMBER_TEXT}))\s*\)\s*")
+_SPACE = re.compile(r"\s*")  # \s is exactly str.isspace() for str patterns
 _JSON_KEYS = ('"bbox_2d"', '"point_2d"')
+# A JSON grounding candidate: `{`, then no brace, then `}`. Scanning for these is linear:
+# each attempt stops at the next brace, where the next attempt starts.
+_JSON_OBJECT = re.compile(r"\{[^{}]*\}")
+_MAX_INT_DIGITS = 400
 
 Point = tuple[float, float]
 Box = tuple[float, float, float, float]
 
 
-class GroundingParseError(ValueError):
+class GroundingParseError(VlagentError, ValueError):
     """Malformed grounding text; `offset` is the character index where parsing failed."""
 
     def __init__(self, offset: int, reason: str):
@@ -95,8 +117,7 @@ def _parse_points(text: str, start: int, end: int, strict: bool) -> list[Point]:
 
     def skip_space() -> None:
         nonlocal position
-        while position < end and text[position].isspace():
-            position += 1
+        position = _SPACE.match(text, position, end).end()
 
     def expect(char: str) -> None:
         nonlocal position
@@ -116,13 +137,19 @@ def _parse_points(text: str, start: int, end: int, strict: bool) -> list[Point]:
         return _check_value(float(match.group()), match.start(), strict)
 
     while True:
-        expect("(")
-        x = number()
-        expect(",")
-        y = number()
-        expect(")")
+        match = _POINT.match(text, position, end)
+        if match is not None:
+            x = _check_value(float(match[1]), match.start(1), strict)
+            y = _check_value(float(match[2]), match.start(2), strict)
+            position = match.end()
+        else:  # malformed: step through it to name the exact offset and reason
+            expect("(")
+            x = number()
+            expect(",")
+            y = number()
+            expect(")")
+            skip_space()
         points.append((x, y))
-        skip_space()
         if position >= end:
             return points
         expect(",")
@@ -192,32 +219,36 @@ def _parse_tokens(text: str, strict: bool) -> list[tuple[int, Grounding]]:
     return found
 
 
+def _json_int(digits: str) -> int | float:
+    # Past this many digits no integer is a usable coordinate; float() reads it (as inf when
+    # it overflows, which _json_grounding rejects) in linear time, where int() may not.
+    return int(digits) if len(digits) <= _MAX_INT_DIGITS else float(digits)
+
+
 def _json_candidates(text: str):
-    decoder = json.JSONDecoder()
-    position = 0
-    while position < len(text):
-        char = text[position]
-        if char in "{[":
-            try:
-                value, end = decoder.raw_decode(text, position)
-            except (json.JSONDecodeError, RecursionError):
-                position += 1
-                continue
-            yield position, value
-            position = end
-        else:
-            position += 1
+    """(offset, value) for each brace-free `{...}` span that names a grounding key and is JSON.
+
+    The spans are disjoint and each is found by one forward scan, so this is linear in
+    len(text) however many `{`, `[` or keys the text holds.
+    """
+    for match in _JSON_OBJECT.finditer(text):
+        span = match.group()
+        if not any(key in span for key in _JSON_KEYS):
+            continue
+        try:
+            value = _DECODER.decode(span)
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+            continue
+        yield match.start(), value
 
 
-def _json_grounding(item: object, offset: int, model_input_size: Size | None, strict: bool) -> Grounding | None:
-    if not isinstance(item, dict) or not any(key in item for key in ("bbox_2d", "point_2d")):
-        return None
-    if model_input_size is None:
-        raise GroundingParseError(offset, "JSON bbox_2d/point_2d is in model-input px: model_input_size is required")
+_DECODER = json.JSONDecoder(parse_int=_json_int)
+
+
+def _json_grounding(item: dict, offset: int, to_norm: Transform, strict: bool) -> Grounding:
     label = item.get("label")
     if label is not None and not isinstance(label, str):
         raise GroundingParseError(offset, "JSON grounding label must be a string")
-    to_norm = image_to_norm1000(model_input_size)
     key = "bbox_2d" if "bbox_2d" in item else "point_2d"
     values = item[key]
     want = 4 if key == "bbox_2d" else 2
@@ -241,12 +272,15 @@ def _parse_json(text: str, model_input_size: Size | None, strict: bool) -> list[
     if not any(key in text for key in _JSON_KEYS):
         return []
     found: list[tuple[int, Grounding]] = []
+    to_norm: Transform | None = None
     for offset, value in _json_candidates(text):
-        items = value if isinstance(value, list) else [value]
-        for item in items:
-            grounding = _json_grounding(item, offset, model_input_size, strict)
-            if grounding is not None:
-                found.append((offset, grounding))
+        if not isinstance(value, dict) or not any(key in value for key in ("bbox_2d", "point_2d")):
+            continue
+        if model_input_size is None:
+            raise GroundingParseError(offset, "JSON bbox_2d/point_2d is in model-input px: model_input_size is required")
+        if to_norm is None:
+            to_norm = image_to_norm1000(model_input_size)
+        found.append((offset, _json_grounding(value, offset, to_norm, strict)))
     if not found:
         offset = min(text.find(key) for key in _JSON_KEYS if key in text)
         raise GroundingParseError(offset, "bbox_2d/point_2d found outside a well-formed JSON object")
@@ -262,13 +296,16 @@ def parse_groundings(text: str, model_input_size: Size | None = None, strict: bo
     if not isinstance(text, str):
         raise GroundingParseError(0, f"expected text, got {type(text).__name__}")
     try:
-        found = _parse_tokens(text, strict) + _parse_json(text, model_input_size, strict)
-    except GroundingParseError:
+        tokens = _parse_tokens(text, strict)
+        objects = _parse_json(text, model_input_size, strict)
+    except (GroundingParseError, MemoryError):
         raise
-    except (ValueError, TypeError, OverflowError, ZeroDivisionError) as error:
-        # A defect in this module must still surface as the one documented error type.
-        raise GroundingParseError(0, f"unparseable grounding text: {error}") from None
-    return [grounding for _, grounding in sorted(found, key=lambda item: item[0])]
+    except Exception as error:  # noqa: BLE001 - the contract: nothing but GroundingParseError escapes
+        # A defect in this module (or a bad model_input_size) must still surface as the one
+        # documented error type.
+        raise GroundingParseError(0, f"unparseable grounding text: {error_text(error, with_type=True)}") from None
+    # Both lists are already in order of offset: merging keeps the whole parse linear.
+    return [grounding for _, grounding in heapq.merge(tokens, objects, key=lambda item: item[0])]
 
 
 def _number_text(value: float) -> str:

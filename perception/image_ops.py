@@ -21,13 +21,15 @@ import numpy as np
 import PIL
 from PIL import Image
 
+from vlagent.perception.errors import VlagentError
+
 # Pillow majors whose pass-order rule `_horizontal_first` mirrors (checked against their C sources).
 _SPLIT_PILLOW_MAJORS = range(10, 14)
 # Below this many source pixels a split costs more in thread hand-offs than it saves.
 _SPLIT_MIN_PIXELS = 512 * 512
 
 
-class ImageInputError(ValueError):
+class ImageInputError(VlagentError, ValueError):
     """An image has a type, dtype, shape or mode the processor cannot take."""
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from vlagent.perception.errors import VlagentError
+
 TEXT, IMAGE, VIDEO = 0, 1, 2
 
 
-class PositionError(ValueError):
+class PositionError(VlagentError, ValueError):
     """The tokens and the vision grids disagree (token counts, number of images, shapes)."""
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from vlagent.perception.errors import VlagentError
 from vlagent.perception.image_ops import ImageInputError, resize_bicubic, to_rgb_image
 from vlagent.perception.video import (
     VIDEO_FPS,
@@ -56,7 +57,7 @@ DEFAULT_MAX_PIXELS = 28 * 28 * 1280
 MAX_ASPECT_RATIO = 200
 
 
-class ImageSizeError(ValueError):
+class ImageSizeError(VlagentError, ValueError):
     """An image size Qwen2-VL cannot take: a non-positive side or an aspect ratio over 200."""
 
 

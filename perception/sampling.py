@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vlagent.perception.errors import VlagentError
 
-class SamplingError(ValueError):
+
+class SamplingError(VlagentError, ValueError):
     """Sampling parameters out of range."""
 
 

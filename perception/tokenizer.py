@@ -22,6 +22,7 @@ from vlagent.perception.chat import (
     expand_vision_pads,
     render_chat,
 )
+from vlagent.perception.errors import VlagentError
 from vlagent.perception.special_tokens import (
     BOX_END,
     BOX_START,
@@ -84,11 +85,11 @@ QWEN_SPLIT_PATTERN = (
 SMALL_VOCAB_SIZE = 1024
 
 
-class TokenizerError(ValueError):
+class TokenizerError(VlagentError, ValueError):
     """A tokenizer file that vlagent cannot use."""
 
 
-class UnknownTokenError(KeyError):
+class UnknownTokenError(VlagentError, KeyError):
     """A token string or id that the vocabulary does not have."""
 
 

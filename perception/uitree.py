@@ -14,6 +14,11 @@ tab/newline/CR, lone surrogates, U+FFFE, U+FFFF) are written as "." — the subs
 Android's own AccessibilityNodeInfoDumper makes — so a dump never becomes unparseable.
 The XML is written by hand rather than with ElementTree because ElementTree neither writes
 the exact uiautomator header nor escapes newlines inside attributes.
+
+Reading is the contract for untrusted device output: `UITreeParseError` and nothing else,
+in time and memory linear in the input. So a `<!DOCTYPE>` is refused (a dump never has one;
+no entity is ever expanded), the tree is walked without recursion (any depth), and numbers
+are bounded before `int()` (bounds: ASCII, at most 10 digits; index: at most 20 characters).
 """
 
 from __future__ import annotations
@@ -23,17 +28,22 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from vlagent.perception.errors import VlagentError, error_text
+
 Bounds = tuple[int, int, int, int]
 
 XML_HEADER = "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>"
-_BOUNDS_RE = re.compile(r"^\[(-?\d+),(-?\d+)\]\[(-?\d+),(-?\d+)\]$")
+# ASCII digits only, at most 10 (an int32 fits): a longer number is no device coordinate, and
+# refusing it keeps int() linear. Used with fullmatch.
+_BOUNDS_RE = re.compile(r"\[(-?[0-9]{1,10}),(-?[0-9]{1,10})\]\[(-?[0-9]{1,10}),(-?[0-9]{1,10})\]")
+_MAX_INDEX_LENGTH = 20
 # Code points XML 1.0 cannot carry, even as character references.
 _NOT_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"}
 _ESCAPE_RE = re.compile("[&<>\"\t\n\r]")
 
 
-class UITreeParseError(ValueError):
+class UITreeParseError(VlagentError, ValueError):
     """Raised when text is not a uiautomator dump; the message names what was wrong."""
 
 
@@ -148,17 +158,21 @@ def to_uiautomator_xml(nodes: Sequence[UINode], rotation: int = 0) -> str:
     return "".join(parts)
 
 
+def _shown(value: str | None, limit: int = 60) -> str:
+    return repr(value) if value is None or len(value) <= limit else repr(value[:limit]) + "..."
+
+
 def _parse_bool(element: ET.Element, name: str) -> bool:
     value = element.get(name, "false")
     if value not in ("true", "false"):
-        raise UITreeParseError(f"attribute {name}={value!r} is not 'true' or 'false'")
+        raise UITreeParseError(f"attribute {name}={_shown(value)} is not 'true' or 'false'")
     return value == "true"
 
 
 def _parse_bounds(value: str | None) -> Bounds:
-    match = _BOUNDS_RE.match(value or "")
+    match = _BOUNDS_RE.fullmatch(value or "")
     if match is None:
-        raise UITreeParseError(f"bounds {value!r} is not of the form [x1,y1][x2,y2]")
+        raise UITreeParseError(f"bounds {_shown(value)} is not of the form [x1,y1][x2,y2]")
     x1, y1, x2, y2 = (int(v) for v in match.groups())
     return (x1, y1, x2, y2)
 
@@ -166,9 +180,11 @@ def _parse_bounds(value: str | None) -> Bounds:
 def _parse_node(element: ET.Element, depth: int, position: int) -> UINode:
     index_text = element.get("index", str(position))
     try:
+        if len(index_text) > _MAX_INDEX_LENGTH:
+            raise ValueError(index_text)
         index = int(index_text)
     except ValueError:
-        raise UITreeParseError(f"node index {index_text!r} is not an integer") from None
+        raise UITreeParseError(f"node index {_shown(index_text)} is not an integer") from None
     return UINode(
         index=index,
         class_name=element.get("class", ""),
@@ -191,44 +207,68 @@ def _parse_node(element: ET.Element, depth: int, position: int) -> UINode:
     )
 
 
-def _walk(element: ET.Element, depth: int, out: list[UINode]) -> None:
-    for position, child in enumerate(element):
+def _walk(root: ET.Element) -> list[UINode]:
+    """The nodes under `root` in pre-order, depth 0 for its children; iterative, so a deep
+    tree cannot exhaust the Python stack."""
+    out: list[UINode] = []
+    stack = [(root, enumerate(root))]
+    while stack:
+        parent, siblings = stack[-1]
+        entry = next(siblings, None)
+        if entry is None:
+            stack.pop()
+            continue
+        position, child = entry
         if child.tag != "node":
-            raise UITreeParseError(f"unexpected element <{child.tag}> inside <{element.tag}>")
-        out.append(_parse_node(child, depth, position))
-        _walk(child, depth + 1, out)
+            raise UITreeParseError(f"unexpected element <{child.tag[:60]}> inside <{parent.tag[:60]}>")
+        out.append(_parse_node(child, len(stack) - 1, position))
+        stack.append((child, enumerate(child)))
+    return out
+
+
+class _NoDoctype(ET.TreeBuilder):
+    """A TreeBuilder that refuses any DTD: a dump never has one, and refusing it up front
+    rules out entity expansion (billion laughs and its quadratic cousins) entirely."""
+
+    def doctype(self, name, pubid, system):  # noqa: ARG002 - the signature ElementTree calls
+        raise UITreeParseError("a uiautomator dump has no <!DOCTYPE>; DTDs and entities are not accepted")
+
+
+def _root(xml: str | bytes) -> ET.Element:
+    """The root element of `xml`; UITreeParseError, and nothing else, for any other input."""
+    if not isinstance(xml, (str, bytes, bytearray, memoryview)):
+        raise UITreeParseError(f"expected XML text or bytes, got {type(xml).__name__}")
+    parser = ET.XMLParser(target=_NoDoctype())
+    try:
+        # A str is fed as it is: ElementTree reads it as UTF-8 whatever the declaration says.
+        parser.feed(xml.tobytes() if isinstance(xml, memoryview) else xml)
+        return parser.close()
+    except (UITreeParseError, MemoryError):
+        raise
+    except ET.ParseError as error:
+        raise UITreeParseError(f"not well-formed XML: {error}") from None
+    except Exception as error:  # noqa: BLE001 - e.g. lone surrogates in a str, an unknown declared encoding
+        raise UITreeParseError(f"unreadable XML: {error_text(error, with_type=True)}") from None
 
 
 def parse_uiautomator_xml(xml: str | bytes) -> list[UINode]:
     """Parse `uiautomator dump` XML into a pre-order node list (depth 0 = top-level nodes).
 
     Text before the XML declaration (uiautomator sometimes prints a status line) is not
-    accepted: strip it first. Raises UITreeParseError on anything that is not a dump.
+    accepted: strip it first. Raises UITreeParseError, and nothing else, on anything that is
+    not a dump (including non-text input); time and memory are linear in its length.
     """
-    if isinstance(xml, str):
-        xml = xml.encode("utf-8")
-    try:
-        root = ET.fromstring(xml)
-    except ET.ParseError as error:
-        raise UITreeParseError(f"not well-formed XML: {error}") from None
+    root = _root(xml)
     if root.tag != "hierarchy":
-        raise UITreeParseError(f"root element is <{root.tag}>, expected <hierarchy>")
-    nodes: list[UINode] = []
-    _walk(root, 0, nodes)
-    return nodes
+        raise UITreeParseError(f"root element is <{root.tag[:60]}>, expected <hierarchy>")
+    return _walk(root)
 
 
 def rotation_of(xml: str | bytes) -> int:
     """The `rotation` attribute of a dump's <hierarchy> (0 when absent)."""
-    if isinstance(xml, str):
-        xml = xml.encode("utf-8")
-    try:
-        root = ET.fromstring(xml)
-    except ET.ParseError as error:
-        raise UITreeParseError(f"not well-formed XML: {error}") from None
-    value = root.get("rotation", "0")
+    value = _root(xml).get("rotation", "0")
     if value not in ("0", "1", "2", "3"):
-        raise UITreeParseError(f"rotation {value!r} is not 0-3")
+        raise UITreeParseError(f"rotation {_shown(value)} is not 0-3")
     return int(value)
 
 

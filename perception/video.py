@@ -13,13 +13,15 @@ import math
 
 import numpy as np
 
+from vlagent.perception.errors import VlagentError
+
 VIDEO_FPS = 2.0
 VIDEO_MAX_TOKENS = 16384
 VIDEO_MIN_FRAMES = 4
 VIDEO_MAX_FRAMES = 768
 
 
-class VideoInputError(ValueError):
+class VideoInputError(VlagentError, ValueError):
     """A clip cannot be sampled or cannot fit its token budget."""
 
 

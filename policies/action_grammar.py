@@ -17,8 +17,10 @@ relative to the whole frame the model saw:
 
 Parsing: a tap or long press acts on the box centre, mapped norm-1000 -> frame px with
 `perception.coords.norm1000_to_image(frame_size)`. String literals are read with
-`json.loads`, never eval. Anything malformed raises `ActionGrammarError`, a
-`PolicyOutputError`, so a policy can let it propagate straight into the loop's retry path.
+`json.loads`, never eval (and only once the argument opens with `"`, so no number reaches
+`int()`). Anything malformed raises `ActionGrammarError`, a `PolicyOutputError`, so a policy
+can let it propagate straight into the loop's retry path; parsing takes time linear in the
+line's length, and a reason quotes at most a short prefix of what it names.
 
 Formatting is lossy by design: a tap writes its target's box, not the exact tap point;
 a swipe becomes the scroll it causes (the finger moving up reveals content below:
@@ -99,7 +101,7 @@ def _check_label(label: object, raw: str) -> str:
     if not isinstance(label, str) or not label.strip():
         raise ActionGrammarError(raw, "a tap target needs a non-empty label")
     if "<|" in label or "\n" in label or "\r" in label:
-        raise ActionGrammarError(raw, f"label {label!r} may not contain special tokens or line breaks")
+        raise ActionGrammarError(raw, f"label {_shown(label)} may not contain special tokens or line breaks")
     return label.strip()
 
 
@@ -179,19 +181,29 @@ def history_line(action: Action, label: str | None = None) -> str:
 
 # ----- parsing ------------------------------------------------------------------------------
 
+def _shown(text: str, limit: int = 40) -> str:
+    """repr(text), cut to `limit` characters: reasons are fed back to the model, keep them short."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
 def _literal(argument: str, raw: str, verb: str) -> str:
+    form = f'{verb} needs one JSON string literal, like {verb} "text"'
+    # Only a string literal may reach json.loads: a bare number of 5000 digits would make
+    # int() raise ValueError (or, without CPython's digit limit, take quadratic time).
+    if not argument.startswith('"'):
+        raise ActionGrammarError(raw, form)
     try:
         value = json.loads(argument)
-    except (json.JSONDecodeError, RecursionError, UnicodeDecodeError):
-        raise ActionGrammarError(raw, f'{verb} needs one JSON string literal, like {verb} "text"') from None
-    if not isinstance(value, str):
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+        raise ActionGrammarError(raw, form) from None
+    if not isinstance(value, str):  # unreachable after the '"' check; kept as the rule itself
         raise ActionGrammarError(raw, f"{verb} needs a JSON string, got {type(value).__name__}")
     return value
 
 
 def _word(argument: str, allowed: tuple[str, ...], raw: str, verb: str) -> str:
     if argument not in allowed:
-        raise ActionGrammarError(raw, f"{verb} needs one of {'|'.join(allowed)}, got {argument!r}")
+        raise ActionGrammarError(raw, f"{verb} needs one of {'|'.join(allowed)}, got {_shown(argument)}")
     return argument
 
 
@@ -204,13 +216,13 @@ def _parse_target(argument: str, raw: str, verb: str, frame_size: Size) -> tuple
     label = _check_label(label_text, raw)
     box_text = box_text.strip()
     if not box_text.startswith(BOX_START) or not box_text.endswith(BOX_END):
-        raise ActionGrammarError(raw, f"{verb} target {label!r} needs one box right after its label: {form}")
+        raise ActionGrammarError(raw, f"{verb} target {_shown(label)} needs one box right after its label: {form}")
     try:
         groundings = parse_groundings(box_text)
     except GroundingParseError as error:
-        raise ActionGrammarError(raw, f"bad box for {label!r}: {error}") from None
+        raise ActionGrammarError(raw, f"bad box for {_shown(label)}: {str(error)[:200]}") from None
     if len(groundings) != 1 or len(groundings[0].boxes) != 1 or groundings[0].points:
-        raise ActionGrammarError(raw, f"{verb} needs exactly one box (two corners) for {label!r}")
+        raise ActionGrammarError(raw, f"{verb} needs exactly one box (two corners) for {_shown(label)}")
     box = groundings[0].boxes[0]
     x1, y1, x2, y2 = apply_box(norm1000_to_image(frame_size), box)
     centre = clamp_point((x1 + x2) / 2, (y1 + y2) / 2, frame_size)
@@ -232,7 +244,7 @@ def _build(verb: str, argument: str, raw: str, frame_size: Size) -> ParsedAction
         return ParsedAction(OpenApp(app=_literal(argument, raw, verb)))
     if verb == "wait":
         if argument:
-            raise ActionGrammarError(raw, f"wait takes no argument, got {argument!r}")
+            raise ActionGrammarError(raw, f"wait takes no argument, got {_shown(argument)}")
         return ParsedAction(Wait())
     if verb == "answer":
         return ParsedAction(Answer(text=_literal(argument, raw, verb)))

@@ -7,8 +7,10 @@ History lines are the previous actions in `history_line` form (taps by label, no
 
 Unparseable output raises `ActionGrammarError`, a `PolicyOutputError`, into the loop's retry
 path. The loop's feedback text is not put into the prompt (the model was not trained on it);
-instead a retry, or a re-plan request after a repeated action, samples (temperature
-`retry_temperature`, seeded per attempt) so it can differ from the greedy answer that failed.
+instead a retry (`Observation.retry`: the loop asks again at the same step after an
+unparseable answer, or to re-plan a repeated action) samples (temperature `retry_temperature`,
+seeded per attempt) so it can differ from the greedy answer that failed. Feedback alone (after
+a blocked or failed action, at a new step) does not make it sample.
 """
 
 import time
@@ -60,7 +62,7 @@ class AgentPolicy:
         frame = observation.frame
         prompt = agent_prompt(observation.instruction, history_lines(history))
         self._attempts += 1
-        sample = observation.feedback is not None
+        sample = observation.retry  # a retry at the same step, never mere feedback
         generation = self.engine.generate(prompt, images=[frame.image], max_new_tokens=self.max_new_tokens,
                                           do_sample=sample, temperature=self.retry_temperature if sample else 1.0,
                                           seed=self.seed * 100_003 + self._attempts if sample else None)

@@ -25,6 +25,7 @@ from vlagent.agent.actions import (
     action_to_json,
 )
 from vlagent.agent.interfaces import Decision, Observation
+from vlagent.perception.errors import VlagentError
 from vlagent.perception.frame import Frame
 from vlagent.perception.uitree import UINode
 from vlagent.policies.ui_query import UIView, same_tree
@@ -34,7 +35,7 @@ LAUNCHER_ICON = "com.android.launcher3:id/icon"
 Plan = Generator[Action, None, object]
 
 
-class OracleError(RuntimeError):
+class OracleError(VlagentError, RuntimeError):
     """The oracle cannot go on: an expected node is missing or a list ended without it."""
 
 
@@ -181,6 +182,8 @@ class OraclePolicy:
     def act(self, observation: Observation, history: list[Decision]) -> Decision:
         frame = observation.frame
         if frame.ui_tree is None:
-            raise OracleError("the oracle needs a frame with a UI tree (frame.ui_tree is None)")
+            error = OracleError("the oracle needs a frame with a UI tree (frame.ui_tree is None)")
+            error.hint = "over adb, pass --env-opt ui_tree=true"
+            raise error
         action = _to_frame(self.next_action(frame.ui_tree), frame)
         return Decision(action=action, raw_text=action_to_json(action), thought=f"oracle plan for {self.task.template_id}")

@@ -13,12 +13,13 @@ samples with these same functions, so prompts at training and at run time are id
 from collections.abc import Sequence
 
 from vlagent.perception.chat import render_chat
+from vlagent.perception.errors import VlagentError
 
 HISTORY_LENGTH = 4  # previous actions shown in the agent prompt, most recent last
 NO_HISTORY = "none"
 
 
-class PromptError(ValueError):
+class PromptError(VlagentError, ValueError):
     """A prompt argument that cannot be rendered (empty label or instruction, bad history)."""
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vlagent.agent.actions import Action, Finish, action_to_json, parse_action
+from vlagent.agent.errors import ConfigError
 from vlagent.agent.interfaces import Decision, Observation
 
 
@@ -27,23 +28,32 @@ class ScriptedPolicy:
 
 
 def load_actions(value: Any) -> list[Any]:
-    """A list of actions from a list, a JSON list string, or a .json / .jsonl file path."""
+    """A list of actions from a list, a JSON list string, or a .json / .jsonl file path.
+    Raises ConfigError naming what is wrong (an unreadable file, text that is not JSON)."""
     if isinstance(value, list):
         return value
     if not isinstance(value, str):
-        raise ValueError(f"scripted actions must be a list or a file path, got {type(value).__name__}")
+        raise ConfigError(f"scripted actions must be a list or a file path, got {type(value).__name__}")
     text = value.strip()
-    if text.startswith("["):
-        return json.loads(text)
-    path = Path(text)
-    content = path.read_text(encoding="utf-8")
-    if path.suffix == ".jsonl":
-        return [json.loads(line) for line in content.splitlines() if line.strip()]
-    return json.loads(content)
+    try:
+        if text.startswith("["):
+            return json.loads(text)
+        path = Path(text)
+        content = path.read_text(encoding="utf-8")
+        if path.suffix == ".jsonl":
+            return [json.loads(line) for line in content.splitlines() if line.strip()]
+        return json.loads(content)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"scripted actions {text[:80]!r} are not valid JSON: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read scripted actions from {text[:200]!r}: {error}") from None
 
 
 def from_context(context) -> ScriptedPolicy:
     """Registry factory: `actions` from the policy options."""
     if "actions" not in context.options:
-        raise ValueError("the scripted policy needs --policy-opt actions=FILE|JSON_LIST")
-    return ScriptedPolicy(load_actions(context.options["actions"]))
+        raise ConfigError("the scripted policy needs --policy-opt actions=FILE|JSON_LIST")
+    actions = load_actions(context.options["actions"])
+    if not isinstance(actions, list):
+        raise ConfigError(f"scripted actions must be a JSON list, got {type(actions).__name__}")
+    return ScriptedPolicy(actions)

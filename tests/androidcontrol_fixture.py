@@ -58,16 +58,16 @@ def write_fixture(directory: Path) -> Path:
         record["screenshot_heights"].append(phone.size[1])
         record["accessibility_trees"].append(_forest(phone.ui_tree()))
 
-    translate = {"open_app": lambda a: {"type": "open_app", "app": a["app_name"]},
-                 "click": lambda a: {"type": "tap", "x": a["x"], "y": a["y"]},
-                 "scroll": lambda a: {"type": "scroll", "direction": a["direction"]},
-                 "navigate_back": lambda a: {"type": "key_press", "key": "back"}}
+    perform = {"open_app": lambda a: phone.open_app(a["app_name"]),
+               "click": lambda a: phone.tap(a["x"], a["y"]),
+               "scroll": lambda a: phone.scroll(a["direction"]),
+               "navigate_back": lambda a: phone.key("back")}
     for index, (instruction, make) in enumerate(steps):
         snap(index)
         action = make(phone)
         record["actions"].append(json.dumps(action))
         record["step_instructions"].append(instruction)
-        phone.apply(translate[action["action_type"]](action))
+        perform[action["action_type"]](action)
     snap(len(steps))
     path = directory / f"episode_{EPISODE_ID}.json"
     path.write_text(json.dumps(record, separators=(",", ":")) + "\n")

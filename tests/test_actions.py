@@ -168,3 +168,65 @@ def test_arbitrary_json_values_never_raise_anything_else(value):
         parse_action(value)
     except ActionParseError:
         pass
+
+
+class _FailingContains(dict):
+    def __contains__(self, key):
+        raise RuntimeError("a mapping whose lookups fail")
+
+
+def _nested(depth):
+    value: dict = {}
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    "bad, fragment",
+    [
+        # The original failures: an unhashable `type` reached `in ACTION_TYPES` (TypeError).
+        ({"type": []}, "must be a string"),
+        ({"type": {}}, "must be a string"),
+        ({"type": {"type": "tap"}}, "must be a string"),
+        ({"type": 3}, "must be a string"),
+        ({"type": None}, "must be a string"),
+        ({"type": "t" * 100_000}, "unknown action type"),
+        # A 5000-digit integer made json.loads raise a bare ValueError (int digit limit).
+        ('{"type": "tap", "x": ' + "1" * 5000 + ', "y": 1}', "too long"),
+        ('{"type": "tap", "x": 1, "y": 1, "z": ' + "9" * 401 + "}", "too long"),
+        ("[" * 100_000, "nested too deeply"),
+        ('{"a": ' * 100_000, "nested too deeply"),
+        (b"\xff\xfe\x00\xd8", "not valid JSON"),
+        (b"\x80not utf-8", "not valid JSON"),
+        (b"", "not valid JSON"),
+        ("", "not valid JSON"),
+        (bytearray(b"[1]"), "JSON object"),
+        (_FailingContains(type="tap"), "RuntimeError"),
+        ({"type": "tap", "x": 1, "y": 1, 7: 1}, "Keys should be strings"),
+        ({"type": "tap", "x": 1, "y": 1, (1, 2): 1}, "Keys should be strings"),
+        ({"type": "tap", "x": 1, "y": 1, None: 1}, "Keys should be strings"),
+        ({"type": "tap", "x": 10**400, "y": 1}, "x"),
+        ({"type": "tap", "x": 1, "y": 1, "extra": _nested(50_000)}, "Extra inputs"),
+        ({"type": "key_press", "key": [_nested(50_000)]}, "key"),
+        ({"type": "key_press", "key": [[]]}, "key"),
+        ({"type": "scroll", "direction": []}, "direction"),
+        (object(), "JSON object"),
+        (None, "JSON object"),
+    ],
+    ids=lambda value: repr(value)[:30] if isinstance(value, str) else type(value).__name__,
+)
+def test_any_input_raises_only_the_typed_error(bad, fragment):
+    with pytest.raises(ActionParseError) as caught:
+        parse_action(bad)
+    assert type(caught.value) is ActionParseError
+    assert fragment in str(caught.value)
+    assert len(str(caught.value)) < 2000  # messages name the problem, they do not echo the input
+
+
+def test_bytes_and_bytearray_are_json_too():
+    assert parse_action(b'{"type": "stop"}') == Stop()
+    assert parse_action(bytearray(b'{"type": "stop"}')) == Stop()
+    assert parse_action('{"type": "stop"}'.encode("utf-16")) == Stop()
+    # A long (but representable) integer is still a number.
+    assert parse_action('{"type": "tap", "x": 1' + "0" * 300 + ', "y": 1}').x == 1e300

@@ -148,6 +148,25 @@ def test_weight_quantization_covers_gemm_and_matmul(tmp_path, mode, op, tol):
     assert np.abs(got - ref).max() < tol * np.abs(ref).max()
 
 
+def test_int8_weights_fit_the_int16_pairs_of_avx2(tmp_path):
+    """Without VNNI, onnxruntime's u8 x s8 kernel adds pairs of products in saturating int16:
+    full-range codes (255 * 127 * 2) overflowed it (32% error on these uniform weights)."""
+    rng = np.random.default_rng(2)
+    w = rng.uniform(-1, 1, (256, 64)).astype(np.float32)
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"], name="fc")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 256])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 64])],
+                              [numpy_helper.from_array(w, "w")])
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "fp32.onnx"),
+                    save_as_external_data=True, location="fp32.onnx.data", size_threshold=1024)
+    assert quantize_weights(tmp_path / "fp32.onnx", tmp_path / "q.onnx", "int8") == 1
+    codes = [numpy_helper.to_array(t) for t in onnx.load(str(tmp_path / "q.onnx")).graph.initializer if t.name == "w_int8"]
+    assert codes[0].dtype == np.int8 and np.abs(codes[0]).max() == 63
+    x = np.abs(rng.standard_normal((8, 256))).astype(np.float32)  # activations near u8 255
+    got = ort.InferenceSession(str(tmp_path / "q.onnx")).run(None, {"x": x})[0]
+    assert np.abs(got - x @ w).max() < 0.03 * np.abs(x @ w).max()
+
+
 def test_int4_layout_is_the_onnxruntime_quantizers(tmp_path):
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 

@@ -1,5 +1,9 @@
 """The box-token grammar: every documented form, the out-of-range rule, round trips, fuzzing."""
 
+import random
+import string
+import time
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -172,3 +176,77 @@ def test_mutations_of_valid_text_raise_nothing_but_the_parse_error(item, data):
 def test_non_text_input_is_a_parse_error():
     with pytest.raises(GroundingParseError):
         parse_groundings(None)  # type: ignore[arg-type]
+
+
+# ----- cost: linear in the length of the text, whatever the text ---------------------------
+
+def _adversarial_texts(size: int) -> dict[str, str]:
+    """Texts of about `size` characters that made the old JSON scan (raw_decode at every `{`/`[`,
+    each attempt reading on to the end) or the token scanner slow."""
+    rng = random.Random(size)
+    printable = string.printable + "{{[[\"\""
+    noise = "".join(rng.choices(printable, k=size))
+    sprinkled, position = [], 0
+    while position < size:
+        step = rng.randint(0, 200)
+        sprinkled += [noise[position:position + step],
+                      rng.choice(['"bbox_2d": [', '{"bbox_2d": [1, 2, ', '"point_2d"', '{"label": "x", '])]
+        position += step
+    valid_object = '{"bbox_2d": [10, 20, 30, 40], "label": "ok"}'
+    valid_box = box((1, 2), (3, 4)) + " "
+    return {
+        "repeated_key": '{"bbox_2d":' * (size // 11),
+        "repeated_bracket": '"bbox_2d"' + "[" * size,
+        "deep_bracket": '{"bbox_2d": ' + "[" * size + "}",
+        "valid_json_list": "[" + ", ".join([valid_object] * (size // (len(valid_object) + 2))) + "]",
+        "valid_box_tokens": valid_box * (size // len(valid_box)),
+        "random_with_keys": "".join(sprinkled)[:size],
+        "many_markers": BOX_START * (size // len(BOX_START)),
+        "long_space_in_box": BOX_START + "(" + " " * size + "1,2)" + BOX_END,
+        "long_number_in_box": BOX_START + "(" + "1" * size + ",2)" + BOX_END,
+        "long_json_integer": '{"bbox_2d": [' + "1" * size + ", 1, 1, 1]}",
+    }
+
+
+def _parse_seconds(text: str) -> float:
+    start = time.perf_counter()
+    try:
+        result = parse_groundings(text, model_input_size=(1000, 1000))
+    except GroundingParseError as error:
+        assert 0 <= error.offset <= len(text)
+    else:
+        assert all(isinstance(item, Grounding) for item in result)
+    return time.perf_counter() - start
+
+
+def test_one_megabyte_of_adversarial_text_parses_in_linear_time():
+    # Before the fix: repeated `{"bbox_2d":` took 12.6 s and `{"bbox_2d": [[[...` 132 s per MB.
+    for name, text in _adversarial_texts(1_000_000).items():
+        seconds = _parse_seconds(text)
+        print(f"{name}: {len(text)} chars in {seconds:.3f} s")
+        assert seconds < 5.0, name  # well under a second here; generous for a loaded CI machine
+
+
+def test_parse_time_grows_linearly_with_the_text():
+    def total(size: int) -> float:
+        texts = _adversarial_texts(size).values()
+        return min(sum(_parse_seconds(text) for text in texts) for _ in range(2))
+
+    small, large = total(500_000), total(2_000_000)
+    print(f"0.5 MB: {small:.3f} s, 2 MB: {large:.3f} s, ratio {large / small:.2f}")
+    assert large / small < 8  # 4 when linear, 16 when quadratic
+
+
+def test_json_objects_are_found_inside_any_json_around_them():
+    text = '{"objects": [{"bbox_2d": [100, 50, 300, 150], "label": "OK"}], "n": 1}'
+    assert parse_groundings(text, model_input_size=(1000, 500)) == [Grounding("OK", boxes=((100, 100, 300, 300),))]
+    # A grounding object that nests another object is not read (candidates are brace-free).
+    with pytest.raises(GroundingParseError, match="well-formed JSON"):
+        parse_groundings('{"bbox_2d": [1, 2, 3, 4], "extra": {"a": 1}}', model_input_size=(10, 10))
+
+
+def test_a_bad_model_input_size_is_still_the_parse_error():
+    with pytest.raises(GroundingParseError):
+        parse_groundings('{"bbox_2d": [1, 2, 3, 4]}', model_input_size=(0, 0))
+    with pytest.raises(GroundingParseError):
+        parse_groundings('{"bbox_2d": [1, 2, 3, 4]}', model_input_size="wide")  # type: ignore[arg-type]

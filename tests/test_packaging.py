@@ -3,10 +3,11 @@ site-packages, for the editable install the tests run on and for a wheel."""
 
 import subprocess
 import sys
-import tomllib
 import venv
 import zipfile
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("agent", "perception", "actuators", "policies", "sim")
@@ -30,8 +31,8 @@ def test_every_folder_with_python_or_data_is_a_listed_package():
 
 def test_editable_install_exposes_only_the_namespace(tmp_path):
     code = ("import importlib.util, vlagent.agent.cli, vlagent.sim.phone; "
-            "assert all(importlib.util.find_spec(n) is None for n in %r); "
-            "print(vlagent.agent.cli.__file__)" % (FOLDERS,))
+            f"assert all(importlib.util.find_spec(n) is None for n in {FOLDERS!r}); "
+            "print(vlagent.agent.cli.__file__)")
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip()) == ROOT / "agent" / "cli.py"

@@ -1,6 +1,7 @@
 """The action grammar: every form round-trips, and any text raises only ActionGrammarError."""
 
 import json
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -189,3 +190,32 @@ def test_fuzz_raises_only_the_typed_error(text):
         target = (parsed.label, (x1 * FRAME[0] / 1000, y1 * FRAME[1] / 1000, x2 * FRAME[0] / 1000, y2 * FRAME[1] / 1000))
     again = parse_action_line(format_action_line(parsed.action, FRAME, target=target), FRAME)
     assert json.loads(again.action.model_dump_json()) == json.loads(parsed.action.model_dump_json())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The original failure: json.loads on a 5000-digit number raised a bare ValueError.
+        "answer " + "1" * 5000,
+        "type " + "9" * 5000,
+        "open_app -" + "1" * 5000,
+        "answer " + "[" * 100_000,
+        'answer "' + "\\" * 100_001,
+        "answer NaN",
+        "answer 1e999",
+        "wait " + "x" * 1_000_000,
+        "scroll " + "x" * 1_000_000,
+        f"tap <|object_ref_start|>{'a' * 1_000_000}<|object_ref_end|><|box_start|>(1,2)<|box_end|>",
+        f"tap {REF}<|box_start|>(" + "1" * 1_000_000 + ",2),(3,4)<|box_end|>",
+        f"tap {REF}<|box_start|>" + '{"bbox_2d":' * 100_000 + "<|box_end|>",
+    ],
+    ids=lambda text: text[:24],
+)
+def test_adversarial_lines_raise_only_the_typed_error_quickly_with_short_reasons(text):
+    start = time.perf_counter()
+    with pytest.raises(ActionGrammarError) as info:
+        parse_action_line(text, FRAME)
+    assert type(info.value) is ActionGrammarError
+    assert info.value.raw_text == text
+    assert len(info.value.reason) < 1000  # fed back to the model: never an echo of a huge argument
+    assert time.perf_counter() - start < 5.0

@@ -151,12 +151,17 @@ def test_agent_policy_retries_sample_a_different_answer(tiny):
     policy = AgentPolicy(engine, max_new_tokens=16)
     shot = frame(2)
     raws = []
-    for feedback in (None, "your previous output could not be used", "again"):
+    for feedback, retry in ((None, False), ("your previous output could not be used", True), ("again", True)):
         with pytest.raises(ActionGrammarError) as info:
-            policy.act(Observation(shot, "Turn on Wi-Fi", feedback=feedback), [])
+            policy.act(Observation(shot, "Turn on Wi-Fi", feedback=feedback, retry=retry), [])
         raws.append(info.value.raw_text)
-    assert raws[0] == engine.generate(agent_prompt("Turn on Wi-Fi", []), images=[shot.image], max_new_tokens=16).text
+    greedy = engine.generate(agent_prompt("Turn on Wi-Fi", []), images=[shot.image], max_new_tokens=16).text
+    assert raws[0] == greedy
     assert len(set(raws)) > 1  # greedy first, then sampled retries
+    # Feedback without a retry (a new step after a blocked or failed action) stays greedy.
+    with pytest.raises(ActionGrammarError) as info:
+        policy.act(Observation(shot, "Turn on Wi-Fi", feedback="Your action was blocked by the safety gate"), [])
+    assert info.value.raw_text == greedy
 
 
 def test_registry_builds_model_policies_from_options(tiny):

@@ -54,7 +54,7 @@ def test_actions_are_recorded_in_frame_and_device_px(tmp_path):
         assert step["frame_size"] == [180, 400]
         assert step["action_device"]["x"] == pytest.approx(2 * step["action"]["x"])
         assert step["action_device"]["y"] == pytest.approx(2 * step["action"]["y"])
-        assert json.loads(step["result"]["sent"]["phone.apply"])["x"] == step["action_device"]["x"]
+        assert step["result"]["sent"] == {"phone.tap": [step["action_device"]["x"], step["action_device"]["y"]]}
 
 
 def _truncate(path, keep):
@@ -118,3 +118,41 @@ def test_the_recorder_will_not_overwrite_by_accident(tmp_path):
     assert not list((tmp_path / "ep" / "frames").iterdir())
     with pytest.raises(RecorderError):
         EpisodeRecorder(tmp_path / "x", frame_format="bmp")
+
+
+def test_a_second_recorder_on_the_same_directory_fails_overwrite_or_not(tmp_path):
+    from vlagent.agent.recorder import RecorderLockedError
+
+    first = EpisodeRecorder(tmp_path / "ep")
+    first.start({"run": "first"})
+    for overwrite in (False, True):
+        with pytest.raises(RecorderLockedError, match="being recorded by another recorder"):
+            EpisodeRecorder(tmp_path / "ep", overwrite=overwrite).start({"run": "second"})
+    assert json.loads((tmp_path / "ep" / "episode.json").read_text())["run"] == "first"
+    first.finish({"status": "finished"})
+    again = EpisodeRecorder(tmp_path / "ep", overwrite=True)  # the lock went with the first recorder
+    again.start({"run": "third"})
+    again.finish({"status": "finished"})
+
+
+def test_the_lock_holds_across_processes_and_dies_with_its_holder(tmp_path):
+    import subprocess
+    import sys
+
+    from vlagent.agent.recorder import RecorderLockedError
+
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from vlagent.agent.recorder import EpisodeRecorder; "
+        f"r = EpisodeRecorder({str(tmp_path / 'ep')!r}); r.start({{'run': 'other'}}); "
+        "print('started', flush=True); time.sleep(60)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "started"
+        with pytest.raises(RecorderLockedError, match=f"pid {holder.pid}"):
+            EpisodeRecorder(tmp_path / "ep", overwrite=True).start({"run": "mine"})
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    mine = EpisodeRecorder(tmp_path / "ep", overwrite=True)  # killed: the kernel released its lock
+    mine.start({"run": "mine"})
+    mine.finish({"status": "finished"})
+    assert json.loads((tmp_path / "ep" / "episode.json").read_text())["run"] == "mine"

@@ -138,3 +138,67 @@ def test_on_block_continue_feeds_the_denial_back(tmp_path):
     assert env.phone.state.shop.paid is False
     events = [s["event"] for s in load_episode(tmp_path / "ep").steps]
     assert events[:2] == ["blocked", "blocked"] and events[-1] == "loop"
+
+
+def _pay_point(env):
+    frame = env.source.capture()
+    node = next(n for n in frame.ui_tree if n.text == "Pay")
+    return frame, frame.to_frame_px(*node.center)
+
+
+def test_strokes_are_checked_at_both_ends_and_a_zero_length_swipe_is_a_tap(tmp_path):
+    from vlagent.agent.actions import Drag, Swipe
+
+    env = _checkout_screen(tmp_path)
+    frame, (x, y) = _pay_point(env)
+    gate = make_gate(SafetyConfig(), interactive=False)
+    for action in (Swipe(x1=x, y1=y, x2=x, y2=y, seconds=0.05),      # a tap in disguise
+                   Swipe(x1=x, y1=y - 150, x2=x, y2=y, seconds=0.3),  # ends on Pay
+                   Drag(x1=10, y1=10, x2=x, y2=y)):                  # dropped on Pay
+        decision = gate.review(action, frame)
+        assert decision.verdict == "denied", action
+        assert any("'pay'" in reason for reason in decision.reasons), decision
+    far = gate.review(Swipe(x1=180, y1=40, x2=180, y2=8), frame)  # the status bar: nothing to buy there
+    assert far.allowed, far
+
+
+def test_without_a_ui_tree_a_point_action_is_never_silently_allowed(tmp_path):
+    from dataclasses import replace
+
+    env = _checkout_screen(tmp_path)
+    frame, (x, y) = _pay_point(env)
+    blind = replace(frame, ui_tree=None)
+    headless = make_gate(SafetyConfig(), interactive=False)
+    decision = headless.review(Tap(x=x, y=y), blind)
+    assert decision.verdict == "denied" and "no UI tree" in decision.reasons[0]
+    asked = []
+    confirming = SafetyGate(SafetyConfig(), lambda action, check: asked.append(check.reasons) or True, "test")
+    assert confirming.review(Tap(x=x, y=y), blind).verdict == "confirmed" and asked
+    # Opting out trusts the point, but still checks the policy's own target label.
+    trusting = make_gate(SafetyConfig(unverifiable="allow"), interactive=False)
+    assert trusting.review(Tap(x=x, y=y), blind).allowed
+    assert not trusting.review(Tap(x=x, y=y), blind, {"label": "Pay now"}).allowed
+    # Actions that touch nothing do not need a tree.
+    assert headless.review(TypeText(text="hello"), blind).allowed
+
+
+def test_gated_execute_reads_a_missing_tree_from_the_source_before_judging(tmp_path):
+    from dataclasses import replace
+
+    from vlagent.agent.step import gated_execute
+
+    env = _checkout_screen(tmp_path)
+    frame, (x, y) = _pay_point(env)
+
+    class TreeOnDemand:  # the sim source, whose frames come without a tree until asked
+        def read_ui_tree(self):
+            return tuple(env.phone.ui_tree())
+
+    outcome = gated_execute(Tap(x=x, y=y), replace(frame, ui_tree=None), gate=make_gate(SafetyConfig(), False),
+                            actuator=env.actuator, source=TreeOnDemand())
+    assert outcome.frame.ui_tree and outcome.safety.verdict == "denied" and not outcome.result.executed
+    assert not env.phone.state.shop.paid
+    denied_blind = gated_execute(Tap(x=x, y=y), replace(frame, ui_tree=None), gate=make_gate(SafetyConfig(), False),
+                                 actuator=env.actuator, source=object())
+    assert denied_blind.safety.verdict == "denied" and denied_blind.ui_tree_error
+    assert not env.phone.state.shop.paid

@@ -1,7 +1,8 @@
 """The simulated phone: each app's behaviour, keys, gestures, determinism, orientation and speed.
 
 Everything is driven the way an agent drives it: find a node in the UI tree, act on its
-bounds (device px), check the app state.
+bounds (device px) with the phone's device input, check the app state. The last tests map
+Actions onto that input through `actuators.sim.apply_action` / `SimActuator`.
 """
 
 import statistics
@@ -10,9 +11,21 @@ import time
 import numpy as np
 import pytest
 
-from vlagent.agent.actions import Scroll, Tap, action_to_json
+from vlagent.actuators.sim import SimActuator, apply_action
+from vlagent.agent.actions import KEY_NAMES, parse_action
+from vlagent.perception.coords import Scale
+from vlagent.perception.frame import Frame
 from vlagent.perception.uitree import UINode
-from vlagent.sim.phone import APPS, Phone, PhoneInputError, UnknownAppError, find_app
+from vlagent.sim.adbd.keycodes import PHONE_KEYS
+from vlagent.sim.phone import (
+    APPS,
+    DEFAULT_SIZE,
+    PHONE_KEY_NAMES,
+    Phone,
+    PhoneInputError,
+    UnknownAppError,
+    find_app,
+)
 from vlagent.sim.phone.arith import CalcError, evaluate, format_number
 
 
@@ -153,9 +166,9 @@ def test_swipes_scroll_exactly_without_inertia(phone):
     after = {n.text: n for n in phone.ui_tree() if n.resource_id == "com.google.android.contacts:id/cliv_name_textview"}
     moved = [(n.bounds[1] - after[n.text].bounds[1]) for n in first if n.text in after and n.bounds[1] > 600]
     assert moved and set(moved) == {300}
-    phone.apply(Scroll(direction="up"))
+    phone.scroll("up")
     assert phone.state.ui.scroll[next(iter(phone.state.ui.scroll))] == 0  # clamped at the top
-    phone.apply(Scroll(direction="down", amount=0.25))
+    phone.scroll("down", amount=0.25)
     assert set(phone.state.ui.scroll.values()) == {600}  # 0.25 screens of 2400 px
 
 
@@ -247,8 +260,8 @@ def test_long_press_opens_a_context_menu_that_back_or_outside_tap_closes(phone):
 def test_open_app_by_label_or_package_and_typed_errors(phone):
     phone.open_app("com.google.android.deskclock")
     assert phone.current_app == "com.google.android.deskclock"
-    phone.apply(action_to_json(Tap(x=10, y=10)))
-    phone.apply({"type": "open_app", "app": "camera"})
+    phone.tap(10, 10)
+    phone.open_app("camera")
     assert phone.current_app == "com.android.camera2"
     tap(phone, content_desc="Shutter")
     assert phone.state.camera.photos == 1
@@ -258,7 +271,7 @@ def test_open_app_by_label_or_package_and_typed_errors(phone):
     with pytest.raises(PhoneInputError, match="outside"):
         phone.tap(5000, 10)
     with pytest.raises(PhoneInputError, match="not a phone action"):
-        phone.apply({"type": "twist", "linear": 0.1, "angular": 0.0})
+        apply_action(phone, parse_action({"type": "twist", "linear": 0.1, "angular": 0.0}))
     assert phone.type_text("nowhere") is False  # nothing focused
 
 
@@ -334,3 +347,51 @@ def test_render_time_at_1080x2400():
         results[name] = statistics.median(times) * 1000
     print("render median ms at 1080x2400:", {k: round(v, 1) for k, v in results.items()})
     assert all(v > 0 for v in results.values())
+
+
+def test_the_phone_has_every_canonical_key_and_takes_no_aliases(phone):
+    assert KEY_NAMES <= PHONE_KEY_NAMES  # so a valid KeyPress never fails on the phone
+    assert set(PHONE_KEYS.values()) <= PHONE_KEY_NAMES  # nor a keyevent the simulated adb device forwards
+    for name in sorted(PHONE_KEY_NAMES - {"app_switch"}):
+        phone.key(name)  # keys the home screen ignores change nothing and raise nothing
+    assert phone.screen_id == "home"
+    for alias in ("return", "Enter", "KEYCODE_BACK", ""):
+        with pytest.raises(PhoneInputError, match="unknown key"):
+            phone.key(alias)
+
+
+def test_apply_action_maps_device_px_actions_onto_device_input(phone):
+    act = lambda obj: apply_action(phone, parse_action(obj))  # noqa: E731
+    assert act({"type": "open_app", "app": "Notes"}) == ("open_app", ("Notes",))
+    assert act({"type": "key_press", "key": "return"}) == ("key", ("enter",))  # KeyPress canonicalised it
+    assert act({"type": "key_press", "key": ["Home"]}) == ("key", ("home",)) and phone.screen_id == "home"
+    phone.open_app("Settings")
+    assert act({"type": "key_press", "key": ["ctrl", "home"]}) is None  # a chord: no shortcuts
+    assert act({"type": "wait", "seconds": 5}) is None
+    assert phone.screen_id == "com.android.settings/main"
+    assert act({"type": "drag", "x1": 540, "y1": 1500, "x2": 540, "y2": 1200}) == ("swipe", (540, 1500, 540, 1200, 1.0))
+    assert act({"type": "scroll", "direction": "up", "x": 540, "y": 1200}) == ("scroll", ("up", 540, 1200, None))
+    assert act({"type": "answer", "text": "+49 30 1234"}) == ("report_answer", ("+49 30 1234",))
+    assert act({"type": "finish", "status": "failure", "reason": "stuck"}) == ("report_finish", ("failure",))
+    assert (phone.state.agent.answer, phone.state.agent.finished) == ("+49 30 1234", "failure")
+
+
+def test_sim_actuator_sends_device_px_and_reports_refused_input():
+    phone = Phone(seed=3)
+    assert phone.size == DEFAULT_SIZE == (1080, 2400)
+    half = (DEFAULT_SIZE[0] // 2, DEFAULT_SIZE[1] // 2)
+    frame = Frame(image=np.zeros((half[1], half[0], 3), np.uint8), captured_at=0.0, to_device=Scale(half, DEFAULT_SIZE))
+    with SimActuator(phone) as actuator:
+        icon = node(phone, text="Settings", resource_id="com.android.launcher3:id/icon")
+        result = actuator.execute(parse_action({"type": "tap", "x": icon.center[0] / 2, "y": icon.center[1] / 2}), frame)
+        assert result.ok and result.sent == {"phone.tap": [icon.center[0], icon.center[1]]}
+        assert phone.current_app == "com.android.settings"
+        result = actuator.execute(parse_action({"type": "wait"}), frame)
+        assert result.ok and result.sent == {}
+        result = actuator.execute(parse_action({"type": "open_app", "app": "Fax Machine"}), frame)
+        assert not result.ok and result.sent == {"phone.open_app": ["Fax Machine"]} and "no app named" in result.message
+        result = actuator.execute(parse_action({"type": "twist", "linear": 0.1, "angular": 0.0}), frame)
+        assert not result.ok and result.sent == {} and "not a phone action" in result.message
+        phone.rotate("landscape")
+        result = actuator.execute(parse_action({"type": "key_press", "key": "home"}), frame)
+        assert not result.ok and not result.executed and "stale frame" in result.message

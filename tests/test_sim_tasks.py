@@ -1,7 +1,8 @@
 """Task templates and the oracle: every template is solvable from the UI tree alone.
 
 The oracle acts through the public `Policy.act` interface on Frames carrying the UI tree;
-its Actions are validated as any model output would be and applied with `phone.apply`.
+its Actions are validated as any model output would be, scaled to device px and applied
+with `actuators.sim.apply_action` (the phone itself takes only device input).
 Success is read from app state.
 """
 
@@ -13,6 +14,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from vlagent.actuators.sim import apply_action
 from vlagent.agent.actions import PHONE_ACTION_TYPES, Finish, action_to_json, parse_action
 from vlagent.agent.cli import app as cli_app
 from vlagent.agent.interfaces import Decision, Observation, Policy
@@ -52,7 +54,7 @@ def run_oracle(task, orientation: str = "portrait", render: bool = False, frame_
         if isinstance(action, Finish):
             return phone, step, action
         scale = (width / frame_size[0], height / frame_size[1])
-        phone.apply(_scaled(action, scale))
+        apply_action(phone, _scaled(action, scale))
     return phone, task.step_budget + 1, None
 
 
@@ -158,7 +160,7 @@ def test_oracle_reports_failure_when_the_screen_lacks_what_it_needs():
         action = policy.next_action(phone.ui_tree())
         if isinstance(action, Finish):
             break
-        phone.apply(action)
+        apply_action(phone, action)
     assert isinstance(action, Finish) and action.status == "failure" and "scrolling" in action.reason
 
 

@@ -6,6 +6,8 @@ are the ones the renderer drew for it. They must exist and lie inside the node's
 bounds. A negative control shows the check fails when bounds and drawing disagree.
 """
 
+import time
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
@@ -212,3 +214,61 @@ def test_the_agreement_check_catches_bounds_that_lie():
     assert any("ghost" in p and "no pixels" in p for p in problems)
     ghost.paint = [Box((0, 900, 100, 1000), (200, 0, 0))]
     assert ablation_problems(screen)[1] == []
+
+
+@pytest.mark.parametrize(
+    "xml, message",
+    [
+        # The original failures: each escaped as a builtin error instead of UITreeParseError.
+        (None, "expected XML"),                                                          # TypeError
+        (5, "expected XML"),                                                             # TypeError
+        ("<hierarchy text='\ud800'/>", "unreadable XML"),                                # UnicodeEncodeError
+        ("<hierarchy><node bounds='[" + "1" * 5000 + ",0][1,1]'/></hierarchy>", "bounds"),  # ValueError (int digits)
+        (b"<?xml version='1.0' encoding='bogus'?><hierarchy/>", "unknown encoding"),  # LookupError
+        (b"<?xml version='1.0' encoding='shift_jis'?><hierarchy/>", "unreadable XML"),   # ValueError
+        (memoryview(b"<hierarchy/>" * 2)[::2], "not well-formed"),                       # BufferError
+        # Tightened: no DTD (entity expansion), no unbounded or non-ASCII numbers.
+        ('<!DOCTYPE h [<!ENTITY e "' + "a" * 10_000 + '">]><hierarchy><node text="' + "&e;" * 10_000
+         + '" bounds="[0,0][1,1]"/></hierarchy>', "DOCTYPE"),
+        ('<!DOCTYPE hierarchy SYSTEM "http://example.com/x.dtd"><hierarchy/>', "DOCTYPE"),
+        ("<hierarchy><node bounds='[0,0][1,1]' index='" + "1" * 5000 + "'/></hierarchy>", "index"),
+        ("<hierarchy><node bounds='[\u0665,0][1,1]'/></hierarchy>", "bounds"),
+        ("<hierarchy><node bounds='[0,0][1,1]&#10;'/></hierarchy>", "bounds"),
+    ],
+    ids=lambda value: repr(value)[:30] if isinstance(value, str) else type(value).__name__,
+)
+def test_any_input_raises_only_the_typed_error(xml, message):
+    with pytest.raises(UITreeParseError, match=message) as caught:
+        parse_uiautomator_xml(xml)
+    assert type(caught.value) is UITreeParseError
+    assert len(str(caught.value)) < 1000
+    if isinstance(xml, str) and xml.startswith("<!DOCTYPE"):
+        with pytest.raises(UITreeParseError, match="DOCTYPE"):
+            rotation_of(xml)
+
+
+def test_a_str_is_read_as_the_text_it_is_whatever_the_declared_encoding():
+    xml = "<?xml version='1.0' encoding='latin-1'?><hierarchy><node text='日本' bounds='[0,0][1,1]'/></hierarchy>"
+    assert parse_uiautomator_xml(xml)[0].text == "日本"
+    assert parse_uiautomator_xml(memoryview(xml.replace("latin-1", "UTF-8").encode()))[0].text == "日本"
+
+
+def test_a_deep_tree_parses_without_recursion_in_linear_time():
+    def deep(depth):
+        return "<hierarchy>" + "<node bounds='[0,0][1,1]'>" * depth + "</node>" * depth + "</hierarchy>"
+
+    def seconds(xml):
+        start = time.perf_counter()
+        nodes = parse_uiautomator_xml(xml)
+        return time.perf_counter() - start, nodes
+
+    # The original failure: the recursive walk raised RecursionError past ~1000 levels.
+    elapsed, nodes = seconds(deep(30_000))  # 1 MB
+    print(f"30000-deep tree ({len(deep(30_000))} bytes): {elapsed:.3f} s")
+    assert [node.depth for node in nodes] == list(range(30_000))
+    assert elapsed < 5.0
+    # Best of three on sizes large enough that scheduler noise on a busy 2-core machine stays small.
+    small = min(seconds(deep(20_000))[0] for _ in range(3))
+    large = min(seconds(deep(60_000))[0] for _ in range(3))
+    print(f"20000 deep: {small:.3f} s, 60000 deep: {large:.3f} s, ratio {large / small:.2f}")
+    assert large / small < 6  # 3 when linear, 9 when quadratic

@@ -9,7 +9,8 @@ from vlagent.perception.tokenizer import build_small_tokenizer
 from vlagent.perception.train.batch import collate, token_targets
 from vlagent.perception.train.recipe import Recipe
 from vlagent.perception.train.samples import IGNORE, action_samples, encode, grounding_sample
-from vlagent.perception.train.screens import DEVICE_SIZE, random_phone, render_screen
+from vlagent.perception.train.screens import random_phone, render_screen
+from vlagent.sim.phone import DEFAULT_SIZE
 
 PROCESSOR = ImageProcessor(max_pixels=Recipe().max_pixels, threads=1)
 
@@ -20,7 +21,7 @@ def test_answer_boxes_contain_the_elements_pixels(seed):
     phone = random_phone(seed)
     frame = phone.render()
     assert screen.targets, "every pool screen has at least the nav-bar targets"
-    w, h = DEVICE_SIZE
+    w, h = DEFAULT_SIZE
     for target in screen.targets:
         sample = grounding_sample(screen, target)
         (found,) = parse_groundings(sample.answer, strict=True)
@@ -76,7 +77,7 @@ def test_next_action_samples_follow_the_oracle_in_the_grammar():
     assert lines[0].startswith("tap <|object_ref_start|>Settings<|object_ref_end|>")
     assert lines[-1] == "finish success"
     for s in samples:
-        parse_action_line(s.answer, DEVICE_SIZE)
+        parse_action_line(s.answer, DEFAULT_SIZE)
         assert "History: " in s.prompt and s.prompt.index("Task:") < s.prompt.index("<|vision_start|>")
     assert "History: none" in samples[0].prompt and "History: tap Settings" in samples[1].prompt
 
@@ -86,7 +87,7 @@ def test_repeated_texts_are_named_by_their_unique_content_desc():
     from vlagent.sim.tasks import make_task
 
     task = make_task("shop.buy", 100)
-    phone = task.new_phone(*DEVICE_SIZE)
+    phone = task.new_phone(*DEFAULT_SIZE)
     phone.open_app("Shop")
     nodes = phone.ui_tree()
     buttons = [n for n in nodes if n.clickable and n.text == "Add to cart"]
@@ -107,7 +108,7 @@ def test_detour_samples_start_with_a_wrong_tap_in_the_history_and_recover():
     assert any(s.answer.startswith("tap <|object_ref_start|>Settings") for s in detour)
     assert detour[-1].answer == straight[-1].answer == "finish success"
     for s in detour:
-        parse_action_line(s.answer, DEVICE_SIZE)
+        parse_action_line(s.answer, DEFAULT_SIZE)
 
 
 def test_training_never_uses_the_demo_tasks():

@@ -38,21 +38,30 @@ def parse_pairs(items: list[str] | None, what: str) -> dict[str, Any]:
 def build_config(config_file: Path | None, overrides: dict[str, Any]):
     """Defaults < `config_file` < `overrides` (dotted keys; None values are skipped)."""
     from vlagent.agent.config import AgentConfig, apply_overrides, load_config
-    from vlagent.agent.errors import ConfigError
 
-    try:
-        config = load_config(config_file) if config_file is not None else AgentConfig()
-        return apply_overrides(config, overrides)
-    except ConfigError as error:
-        fail(str(error))
+    config = load_config(config_file) if config_file is not None else AgentConfig()
+    return apply_overrides(config, overrides)
 
 
-def open_env_or_fail(spec: str, options: dict[str, Any]):
-    """Open the env named by `spec`, turning setup errors into a clean exit."""
-    from vlagent.agent.errors import ConfigError
-    from vlagent.agent.registry import RegistryError, open_env
+def open_env_or_fail(spec: str, options: dict[str, Any], fresh: bool = False):
+    """Open the env named by `spec`; `fresh` asks a stateful env (the sim phone) to ignore
+    its saved state. Errors propagate to the CLI boundary (`vlagent.agent.cli.guarded`)."""
+    from vlagent.agent.registry import open_env
 
-    try:
-        return open_env(spec, options)
-    except (RegistryError, ConfigError, ValueError, OSError) as error:
-        fail(f"cannot open env {spec!r}: {error}")
+    return open_env(spec, {**options, "fresh": True} if fresh else options)
+
+
+def say_state(env, console=None) -> None:
+    """Tell the user (stderr) where the env keeps state between commands, if it does."""
+    path = getattr(env, "state_file", None)
+    if path is None:
+        return
+    line = (f"state: {path} (kept between commands; --fresh starts a new phone)" if not getattr(env, "fresh", False)
+            else f"state: {path} (fresh phone; saved there afterwards)")
+    if console is not None:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    else:
+        typer.echo(line, err=True)
+
+
+FRESH_HELP = "Ignore the env's saved state (the sim phone's state file) and start fresh."

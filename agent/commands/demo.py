@@ -9,8 +9,6 @@ from typing import Annotated
 
 import typer
 
-from vlagent.agent.commands.common import fail
-
 
 def _task_list(tasks: list[str] | None) -> list[str] | None:
     if not tasks:
@@ -31,8 +29,7 @@ def demo(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from vlagent.agent.demo import DEMO_TASKS, STAGE_COLUMNS, DemoError, run_demo
-    from vlagent.agent.errors import ConfigError
+    from vlagent.agent.demo import DEMO_TASKS, STAGE_COLUMNS, run_demo
 
     chosen = _task_list(tasks) or list(DEMO_TASKS)
     console = Console(stderr=True)
@@ -47,10 +44,7 @@ def demo(
             action = data.decision.action.type if data.decision is not None else data.event or "-"
             progress.update(bar, description=f"{escape(ref)}: step {data.step + 1} {escape(action)}")
 
-        try:
-            result = run_demo(model, out, chosen, threads=threads, on_task=on_task, on_step=on_step)
-        except (DemoError, ConfigError, OSError) as error:
-            fail(str(error))
+        result = run_demo(model, out, chosen, threads=threads, on_task=on_task, on_step=on_step)
         progress.update(bar, completed=len(chosen), description="done")
 
     table = Table(title=f"vlagent demo: {sum(o.success for o in result.outcomes)}/{len(result.outcomes)} succeeded",

@@ -24,17 +24,10 @@ def export(
     if quantize not in QUANTIZE:
         fail(f"--quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
     try:
-        from vlagent.perception.export.onnx_export import ExportError
         from vlagent.perception.export.package import export_package
     except ModuleNotFoundError as error:
         fail(f"export needs the export extra (pip install 'vlagent[export]'): {error}")
-    from vlagent.perception.model.config import ConfigError
-    from vlagent.perception.model.weights import CheckpointError
-
-    try:
-        manifest = export_package(checkpoint_dir, out_dir, quantize=quantize, opset=opset,
-                                  log=lambda line: typer.echo(line, err=True))
-    except (ExportError, ConfigError, CheckpointError) as error:
-        fail(str(error))
+    manifest = export_package(checkpoint_dir, out_dir, quantize=quantize, opset=opset,
+                              log=lambda line: typer.echo(line, err=True))
     total = sum(entry["bytes"] for entry in manifest["files"].values())
     typer.echo(f"{out_dir}: {len(manifest['files'])} files, {total / 2**20:.1f} MiB, quantization {quantize}")

@@ -41,27 +41,18 @@ def ground(
     """Ground QUERY in IMAGE with the model: raw text, label, box in norm-1000 and image px, timings."""
     import json
 
-    from vlagent.agent.errors import ConfigError
-    from vlagent.perception.engine import BackendNotAvailableError, EngineError
-    from vlagent.perception.export.manifest import PackageError
     from vlagent.policies.grounding import GroundingOutputError
     from vlagent.policies.grounding import ground as ground_query
     from vlagent.policies.model_options import load_engine, model_options
-    from vlagent.policies.prompts import PromptError
 
     options = {"model": model, "backend": backend, "min_pixels": min_pixels, "max_pixels": max_pixels}
-    try:
-        settings = model_options({k: v for k, v in options.items() if v is not None})
-        engine = load_engine(settings)
-    except (ConfigError, EngineError, BackendNotAvailableError, PackageError, OSError) as error:
-        fail(str(error))
+    settings = model_options({k: v for k, v in options.items() if v is not None})
+    engine = load_engine(settings)
     pixels = _load_image(image)
     height, width = pixels.shape[:2]
     out = {"query": query, "model": str(settings.model), "backend": settings.backend, "image_size": [width, height]}
     try:
         result = ground_query(engine, pixels, query)
-    except PromptError as error:
-        fail(str(error))
     except GroundingOutputError as error:
         out.update(raw_text=error.raw_text, label=None, box_norm1000=None, box_px=None, center_px=None,
                    timings_ms=_ms(error.timings), error=error.reason)

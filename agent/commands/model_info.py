@@ -32,8 +32,8 @@ def model_info(
             config, name = Qwen2VLConfig.from_file(path), str(path)
             settings = path / "preprocessor_config.json"
             processor = ImageProcessor.from_config(settings, **overrides) if settings.is_file() else ImageProcessor(**overrides)
-    except (ConfigError, ValueError, OSError) as exc:
-        raise typer.BadParameter(str(exc), param_hint="MODEL") from exc
+    except (ValueError, OSError) as exc:  # ConfigError included: one line at the CLI boundary, naming MODEL
+        raise ConfigError(f"MODEL {model}: {exc}") from None
 
     typer.echo(f"model: {name}")
     counts = param_counts(config)

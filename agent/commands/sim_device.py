@@ -27,6 +27,7 @@ def sim_device(
     import asyncio
     import signal
 
+    from vlagent.agent.errors import ConfigError, VlagentError
     from vlagent.sim.adbd.device import DeviceConfig, SimDevice
     from vlagent.sim.adbd.server import serve
 
@@ -35,8 +36,10 @@ def sim_device(
                               density=density, model=model, secure=secure, adb_keyboard=adb_keyboard,
                               state_file=state_file)
         device = SimDevice(config)
-    except (ValueError, KeyError) as error:
-        raise typer.BadParameter(str(error)) from None
+    except VlagentError:
+        raise  # an unknown task, a bad size: the CLI boundary says it in one line
+    except (ValueError, KeyError) as error:  # DeviceConfig's own field checks
+        raise ConfigError(f"sim-device: {error}") from None
 
     def ready(bound: int) -> None:
         typer.echo(f"sim-device listening on {host}:{bound}")

@@ -14,12 +14,14 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from vlagent.perception.errors import VlagentError
+
 FORMAT = "vlagent-onnx-package/1"
 MANIFEST = "manifest.json"
 CHUNK = 1 << 22  # bytes per hash read
 
 
-class PackageError(ValueError):
+class PackageError(VlagentError, ValueError):
     """A runtime package is malformed, incomplete or does not match its manifest."""
 
 

@@ -21,6 +21,7 @@ import torch
 from onnx import helper, numpy_helper
 
 from vlagent.perception import positions as P
+from vlagent.perception.errors import VlagentError
 from vlagent.perception.export.graphs import (
     DecoderGraph,
     VisionGraph,
@@ -33,7 +34,7 @@ DEFAULT_OPSET = 23
 MIN_OPSET = 23  # RMSNormalization in the decoder
 
 
-class ExportError(RuntimeError):
+class ExportError(VlagentError, RuntimeError):
     """The exporter failed or produced a graph without the expected dynamic axes."""
 
 

@@ -1,7 +1,8 @@
 """Weight quantization of exported graphs, streamed one weight at a time.
 
 - int8: every MatMul / Gemm with a constant weight becomes `com.microsoft.DynamicQuantizeMatMul`
-  with symmetric per-output-column int8 weights; activations are quantized per call (dynamic
+  with symmetric per-output-column int8 weights in 7 bits (codes -63..63, no zero point; see
+  INT8_MAX for why not -127..127); activations are quantized per call (dynamic
   quantization), and ONNX Runtime runs it as an int8 GEMM (VNNI / AMX where the CPU has them).
   Used for the vision tower of `int8` and `int4` packages and the decoder of `int8` ones.
 - int4: every such MatMul becomes `com.microsoft.MatMulNBits`, blockwise symmetric 4-bit weights
@@ -31,18 +32,25 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from vlagent.perception.errors import VlagentError
+
 MODES = ("none", "int8", "int4")
 VISION_MODE = {"none": "fp32", "int8": "int8", "int4": "int8"}
 DECODER_MODE = {"none": "fp32", "int8": "int8", "int4": "int4"}
 INT4_BLOCK = 32
 INT4_ACCURACY_LEVEL = 4
+# int8 weight codes stay in [-63, 63] ("reduce_range"): on x86 CPUs without VNNI (AVX2, AVX-512
+# without VNNI) onnxruntime's u8 x s8 kernel sums pairs of u8 * s8 products in saturating int16
+# (vpmaddubsw), and 255 * 127 * 2 overflows it: full-range weights gave 19% max error there.
+# 255 * 63 * 2 = 32130 fits, and the weights stay s8, so VNNI / AMX keep their u8 x s8 path.
+INT8_MAX = 63
 MIN_WEIGHT_ELEMENTS = 1024  # smaller constant products stay float (none exist in Qwen2-VL)
 COLUMNS_PER_CHUNK = 8192  # output columns quantized at a time: bounds the temporaries
 ALIGN = 4096  # external data offsets on page boundaries, so onnxruntime can map them
 FLOATS = (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)
 
 
-class QuantizeError(RuntimeError):
+class QuantizeError(VlagentError, RuntimeError):
     """A quantization step left float weights behind or produced an invalid graph."""
 
 
@@ -59,10 +67,11 @@ def float_weight_matmuls(model: onnx.ModelProto) -> list[str]:
 
 
 def quantize_int8_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """w [K, N] float -> (int8 [K, N], scale [N]) with w ~ q * scale, symmetric per column."""
-    scale = np.abs(w).max(axis=0) / 127.0
+    """w [K, N] float -> (int8 [K, N], scale [N]) with w ~ q * scale, symmetric per column,
+    codes in [-INT8_MAX, INT8_MAX] (7 bits, see INT8_MAX)."""
+    scale = np.abs(w).max(axis=0) / float(INT8_MAX)
     scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
-    return np.clip(np.rint(w / scale), -127, 127).astype(np.int8), scale
+    return np.clip(np.rint(w / scale), -INT8_MAX, INT8_MAX).astype(np.int8), scale
 
 
 def quantize_int4_blocks(w: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:

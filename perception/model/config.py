@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
-class ConfigError(ValueError):
-    """A config field is missing, inconsistent or unsupported."""
+from vlagent.perception.errors import (
+    ConfigError,  # the one ConfigError, shared with the agent's config
+)
 
 
 @dataclass(frozen=True)

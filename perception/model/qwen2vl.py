@@ -20,13 +20,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from vlagent.perception import positions as P
+from vlagent.perception.errors import VlagentError
 from vlagent.perception.model.config import Qwen2VLConfig
 from vlagent.perception.model.text import KV, TextModel
 from vlagent.perception.model.vision import VisionTower
 from vlagent.perception.model.weights import check_state_dict, read_state_dict, write_checkpoint
 
 
-class ModelInputError(ValueError):
+class ModelInputError(VlagentError, ValueError):
     """Inputs that do not fit each other (pad tokens vs features, grids vs pixel rows)."""
 
 

@@ -16,6 +16,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from vlagent.perception.errors import VlagentError
 from vlagent.perception.model.config import Qwen2VLConfig
 
 PATCH_OURS, PATCH_HF = "visual.patch_embed.weight", "visual.patch_embed.proj.weight"
@@ -28,7 +29,7 @@ PREFIXES = (  # checkpoint prefix -> ours, longest first
 )
 
 
-class CheckpointError(ValueError):
+class CheckpointError(VlagentError, ValueError):
     """A checkpoint is missing, or its tensors do not fit the config (keys or shapes)."""
 
 

@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from vlagent.perception.coords import Scale, identity
+from vlagent.perception.errors import ConfigError
 from vlagent.perception.frame import Frame
 from vlagent.perception.sources.adb_device import (
     AdbCommandError,
@@ -56,7 +57,7 @@ class AdbSource:
                  device: AdbDevice | None = None, reconnect_timeout_s: float = 10.0,
                  command_timeout_s: float = 30.0):
         if scale is not None and not (0 < scale <= 1):
-            raise ValueError(f"scale must be in (0, 1], got {scale!r}")
+            raise ConfigError(f"scale must be in (0, 1], got {scale!r}")
         self.device = device or AdbDevice(serial, host, port, reconnect_timeout_s, command_timeout_s)
         self.scale = scale
         self.prefer_raw = prefer_raw

@@ -18,12 +18,13 @@ serial, otherwise waiting for it to reappear) for at most `reconnect_timeout_s`,
 `AdbConnectionLost` once the device is back: it may or may not have run. Every socket
 read has a timeout, so nothing here can hang.
 """
-
 import os
 import shlex
 import struct
 import time
 from dataclasses import dataclass
+
+from vlagent.perception.errors import ConfigError, VlagentError
 
 DEFAULT_COMMAND_TIMEOUT_S = 30.0
 DEFAULT_RECONNECT_TIMEOUT_S = 10.0
@@ -33,7 +34,7 @@ _READ_CHUNK = 1 << 20
 _STDOUT, _STDERR, _EXIT = 1, 2, 3
 
 
-class AdbDeviceError(RuntimeError):
+class AdbDeviceError(VlagentError, RuntimeError):
     """No usable device: none connected, several and no serial given, or an unknown serial."""
 
 
@@ -51,7 +52,7 @@ class AdbConnectionLost(AdbDeviceError):
     """The connection broke while a command ran; the device is back, the command's effect is unknown."""
 
 
-class AdbCommandError(RuntimeError):
+class AdbCommandError(VlagentError, RuntimeError):
     """A shell command ran and failed; carries the command line, exit code and output."""
 
     def __init__(self, line: str, code: int, stdout: bytes, stderr: bytes):
@@ -107,7 +108,7 @@ class AdbDevice:
         import adbutils
 
         if reconnect_timeout_s < 0 or command_timeout_s <= 0:
-            raise ValueError("reconnect_timeout_s must be >= 0 and command_timeout_s > 0 (seconds)")
+            raise ConfigError("reconnect_timeout_s must be >= 0 and command_timeout_s > 0 (seconds)")
         self._adbutils = adbutils
         self.client = adbutils.AdbClient(host=host, port=port, socket_timeout=command_timeout_s)
         self.reconnect_timeout_s = reconnect_timeout_s

@@ -13,12 +13,14 @@ import struct
 
 import numpy as np
 
+from vlagent.perception.errors import VlagentError
+
 # Android PixelFormat values screencap can emit, with bytes per pixel and channel order.
 PIXEL_FORMATS = {1: ("RGBA_8888", 4), 2: ("RGBX_8888", 4), 3: ("RGB_888", 3), 4: ("RGB_565", 2),
                  5: ("BGRA_8888", 4)}
 
 
-class ScreencapError(ValueError):
+class ScreencapError(VlagentError, ValueError):
     """Bytes that are not a screencap in the expected format; the message says what is off."""
 
 

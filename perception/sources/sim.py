@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from vlagent.perception.coords import Scale, identity
+from vlagent.perception.errors import ConfigError
 from vlagent.perception.frame import Frame
 
 
@@ -22,7 +23,7 @@ class SimSource:
 
     def __init__(self, phone: Any, frame_width: int | None = None):
         if frame_width is not None and frame_width < 8:
-            raise ValueError(f"frame_width must be at least 8 px, got {frame_width}")
+            raise ConfigError(f"frame_width must be at least 8 px, got {frame_width}")
         self.phone = phone
         self.frame_width = frame_width
 

@@ -7,8 +7,8 @@ answer text, so the same code scores the torch model during training and the exp
 package through `perception.engine`.
 - format valid: the answer parses (`perception.grounding`, strict) to exactly one box whose
   label is the queried label;
-- grounding hit: the predicted box centre lies inside the element's true bounds (norm-1000,
-  unrounded);
+- grounding hit: the predicted box centre lies inside the element's true bounds (device px of
+  the `DEFAULT_SIZE` phone mapped to norm-1000 by `perception.coords`, unrounded);
 - IoU: predicted box vs the true bounds (0 for an invalid answer);
 - next action: the parsed action line (`policies.action_grammar`) has the oracle's verb, and for
   taps the box centre is inside the oracle target's box, else the same line.
@@ -21,10 +21,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from vlagent.perception.coords import apply_box, image_to_norm1000
 from vlagent.perception.grounding import GroundingParseError, parse_groundings
 from vlagent.perception.train.recipe import EVAL_SEED0, EVAL_TASK_SEED0
 from vlagent.perception.train.samples import Sample, action_samples, grounding_sample
-from vlagent.perception.train.screens import DEVICE_SIZE, NAV_LABELS, render_screen
+from vlagent.perception.train.screens import NAV_LABELS, render_screen
+from vlagent.sim.phone import DEFAULT_SIZE
 
 Generate = Callable[[str, np.ndarray], str]
 
@@ -52,9 +54,9 @@ def held_out_actions(processor, per_task: int = 1, limit: int | None = None) -> 
     return out
 
 
-def true_norm(bounds) -> tuple[float, float, float, float]:
-    w, h = DEVICE_SIZE
-    return bounds[0] / w * 1000, bounds[1] / h * 1000, bounds[2] / w * 1000, bounds[3] / h * 1000
+def true_norm(bounds, device_size=DEFAULT_SIZE) -> tuple[float, float, float, float]:
+    """Device-px bounds -> norm-1000 box (floats, unrounded)."""
+    return apply_box(image_to_norm1000(device_size), bounds)
 
 
 def iou(a, b) -> float:
@@ -83,8 +85,8 @@ def score_action(answer: str, sample: Sample) -> bool:
     from vlagent.policies.action_grammar import ActionGrammarError, parse_action_line
 
     try:
-        got = parse_action_line(answer, DEVICE_SIZE)
-        want = parse_action_line(sample.answer, DEVICE_SIZE)
+        got = parse_action_line(answer, DEFAULT_SIZE)
+        want = parse_action_line(sample.answer, DEFAULT_SIZE)
     except ActionGrammarError:
         return False
     if want.box_norm is not None:

@@ -2,7 +2,8 @@
 
 Rung 1 (k=1, label "icon"): pure position read-out. Rung 2 (k=2-3, labels = colour names): the
 query must pick one element. Screens are built directly at the model-input size (uint8 RGB);
-bounds are given in device px of the 1080x2400 phone so boxes and scoring match the sim rungs.
+bounds are given in device px of the `DEFAULT_SIZE` (1080x2400) phone so boxes and scoring match
+the sim rungs.
 `probe_position` fits a least-squares linear probe from vision features to the token's own
 cell centre, and `gradient_reaches_vision` checks that the answer loss moves the patch embed.
 """
@@ -14,7 +15,8 @@ import random
 import numpy as np
 
 from vlagent.perception.train.samples import Sample, grounding_sample
-from vlagent.perception.train.screens import DEVICE_SIZE, Screen, ScreenPool, Target, norm_box
+from vlagent.perception.train.screens import Screen, ScreenPool, Target, norm_box
+from vlagent.sim.phone import DEFAULT_SIZE
 
 COLOURS = {"red": (220, 40, 40), "green": (40, 170, 60), "blue": (40, 80, 220), "yellow": (235, 200, 30),
            "purple": (140, 60, 190), "orange": (245, 130, 30), "cyan": (30, 200, 210), "black": (20, 20, 20)}
@@ -24,7 +26,10 @@ def blank_screen(seed: int, k: int, size=(196, 448)) -> Screen:
     """k non-overlapping squares (20-48 model px) on a light background; size = (w, h) model px."""
     rng = random.Random(seed)
     w, h = size
-    sx, sy = DEVICE_SIZE[0] / w, DEVICE_SIZE[1] / h
+    # model px -> device px by hand, not with `coords.Scale`: x * (W / w) rounds differently from
+    # Scale's x * W / w at a few rows (y = 91, 175, ... for h = 448), and the rungs' figures were
+    # measured with these bounds.
+    sx, sy = DEFAULT_SIZE[0] / w, DEFAULT_SIZE[1] / h
     image = np.full((h, w, 3), 235, np.uint8)
     names = ["icon"] if k == 1 else rng.sample(sorted(COLOURS), k)
     colours = [COLOURS[rng.choice(sorted(COLOURS))]] if k == 1 else [COLOURS[n] for n in names]

@@ -7,6 +7,10 @@ Two kinds, both in the fixed prompt contract of docs/PROMPTS.md (query text BEFO
   the targets and the policy's parser can never disagree.
 `encode` gives ids and labels (-100 everywhere but the answer and its `<|im_end|>`), so the loss
 is on answer tokens only.
+
+The oracle's actions are in device px of a `DEFAULT_SIZE` phone (frame px == device px); they
+are performed with `actuators.sim.apply_action`, and boxes go norm-1000 -> px through
+`perception.coords`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vlagent.perception.chat import expand_vision_pads
+from vlagent.perception.coords import apply_box, norm1000_to_image
 from vlagent.perception.special_tokens import (
     BOX_END,
     BOX_START,
@@ -25,7 +30,6 @@ from vlagent.perception.special_tokens import (
     OBJECT_REF_START,
 )
 from vlagent.perception.train.screens import (
-    DEVICE_SIZE,
     NAV_LABELS,
     Screen,
     Target,
@@ -33,6 +37,7 @@ from vlagent.perception.train.screens import (
     targets_of,
 )
 from vlagent.policies.prompts import agent_prompt, grounding_prompt
+from vlagent.sim.phone import DEFAULT_SIZE
 
 IGNORE = -100
 
@@ -61,16 +66,19 @@ def encode(tokenizer, sample: Sample, image_tokens: int) -> tuple[list[int], lis
     return prompt_ids + answer_ids, [IGNORE] * len(prompt_ids) + answer_ids
 
 
-def _target_for(action, nodes) -> tuple[str, tuple] | None:
-    """(label, bounds px) of the smallest labelled clickable element under a tap point."""
+def _target_for(action, nodes, device_size=DEFAULT_SIZE) -> tuple[str, tuple] | None:
+    """(label, box device px) of the smallest labelled clickable element under a tap point.
+
+    The box is the target's outward-rounded norm-1000 box mapped back to device px, so the
+    grammar (which converts px to norm-1000 again) writes the same ints as a grounding answer.
+    """
     x, y = action.x, action.y
-    hits = [t for t in targets_of(nodes) if t.bounds[0] <= x < t.bounds[2] and t.bounds[1] <= y < t.bounds[3]]
+    hits = [t for t in targets_of(nodes, device_size)
+            if t.bounds[0] <= x < t.bounds[2] and t.bounds[1] <= y < t.bounds[3]]
     if not hits:
         return None
     t = min(hits, key=lambda t: (t.bounds[2] - t.bounds[0]) * (t.bounds[3] - t.bounds[1]))
-    w, h = DEVICE_SIZE
-    x1, y1, x2, y2 = t.box  # outward-rounded norm-1000, back to px so the grammar writes the same ints
-    return t.label, (x1 * w / 1000, y1 * h / 1000, x2 * w / 1000, y2 * h / 1000)
+    return t.label, apply_box(norm1000_to_image(device_size), t.box)
 
 
 def action_samples(template_id: str, seed: int, processor, max_steps: int = 20, detour: bool = False) -> list[Sample]:
@@ -82,6 +90,7 @@ def action_samples(template_id: str, seed: int, processor, max_steps: int = 20, 
     the samples then teach recovering from a mistake the way the oracle does (home, back),
     which the loop needs when a tap lands on the wrong app.
     """
+    from vlagent.actuators.sim import apply_action
     from vlagent.agent.actions import Finish, LongPress, Tap
     from vlagent.perception.image_ops import resize_bicubic, to_rgb_image
     from vlagent.policies.action_grammar import ActionGrammarError, format_action_line, history_line
@@ -89,7 +98,7 @@ def action_samples(template_id: str, seed: int, processor, max_steps: int = 20, 
     from vlagent.sim.tasks import make_task
 
     task = make_task(template_id, seed)
-    phone = task.new_phone(*DEVICE_SIZE)
+    phone = task.new_phone(*DEFAULT_SIZE)
     oracle = OraclePolicy(task)
     out, history = [], []
     if detour:
@@ -102,7 +111,7 @@ def action_samples(template_id: str, seed: int, processor, max_steps: int = 20, 
             return []
         t = random.Random(seed).choice(wrong)
         tap = Tap(x=(t.bounds[0] + t.bounds[2]) / 2, y=(t.bounds[1] + t.bounds[3]) / 2)
-        phone.apply(tap)
+        apply_action(phone, tap)
         history.append(history_line(tap, t.label))
         oracle = OraclePolicy(task)  # plans afresh from the screen the detour left
     for _ in range(max_steps):
@@ -118,16 +127,16 @@ def action_samples(template_id: str, seed: int, processor, max_steps: int = 20, 
                 if found is None:
                     return []
                 label = found[0]
-                line = format_action_line(action, DEVICE_SIZE, found)
+                line = format_action_line(action, DEFAULT_SIZE, found)
             else:
-                line = format_action_line(action, DEVICE_SIZE)
+                line = format_action_line(action, DEFAULT_SIZE)
         except ActionGrammarError:
             return []
         out.append(Sample(image, agent_prompt(task.instruction, history), line))
         if isinstance(action, Finish):
             break
         history.append(history_line(action, label))
-        phone.apply(action)
+        apply_action(phone, action)
     return out
 
 

@@ -5,8 +5,12 @@ A `Screen` is one rendered frame downscaled to the model-input size (uint8 RGB, 
 a no-op) plus its `Target`s: every clickable UI node with a usable label (its text or
 content-desc, else the first labelled node inside it), with bounds in device px and the box in
 norm-1000 of the image. Labels shown twice on one screen are dropped (a query could not tell
-them apart). Screens come from `Phone(seed)`: the home screen, or an app opened and 0-2 random
-taps deep. The same seed always gives the same screen, so held-out seeds stay held out.
+them apart). Screens come from `Phone(seed)` at the phone's `DEFAULT_SIZE` (1080x2400 device
+px, frame px == device px): the home screen, or an app opened and 0-2 random taps deep. The
+same seed always gives the same screen, so held-out seeds stay held out.
+
+Device px -> norm-1000 goes through `perception.coords` (`image_to_norm1000`); only the
+outward rounding to the GRID is done here.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from vlagent.perception.coords import apply_box, image_to_norm1000
 from vlagent.perception.image_ops import resize_bicubic, to_rgb_image
 from vlagent.perception.processor import ImageProcessor
+from vlagent.sim.phone import DEFAULT_SIZE
 
-DEVICE_SIZE = (1080, 2400)  # sim phone (width, height) in device px
 MAX_LABEL_CHARS = 32
 NAV_LABELS = ("Back", "Home", "Overview")  # the nav bar: on every screen, at fixed places
 GRID = 10  # box coordinates are rounded outward to multiples of this (norm-1000)
@@ -47,13 +52,13 @@ class Screen:
     targets: list[Target]
 
 
-def norm_box(bounds, device_size=DEVICE_SIZE, grid: int = GRID) -> tuple[int, int, int, int]:
-    """Device-px bounds -> norm-1000 box, rounded outward to `grid` so it contains the element."""
-    w, h = device_size
-    x1, y1, x2, y2 = bounds
-    lo = lambda v, s: max(0, int(np.floor(v / s * 1000 / grid)) * grid)  # noqa: E731
-    hi = lambda v, s: min(1000, int(np.ceil(v / s * 1000 / grid)) * grid)  # noqa: E731
-    return lo(x1, w), lo(y1, h), hi(x2, w), hi(y2, h)
+def norm_box(bounds, device_size=DEFAULT_SIZE, grid: int = GRID) -> tuple[int, int, int, int]:
+    """Device-px bounds (x1, y1, x2, y2) of a `device_size` screen -> norm-1000 box (ints),
+    rounded outward to multiples of `grid` so it contains the element, clamped to 0..1000."""
+    x1, y1, x2, y2 = apply_box(image_to_norm1000(device_size), bounds)
+    lo = lambda v: max(0, int(np.floor(v / grid)) * grid)  # noqa: E731
+    hi = lambda v: min(1000, int(np.ceil(v / grid)) * grid)  # noqa: E731
+    return lo(x1), lo(y1), hi(x2), hi(y2)
 
 
 def _inside(inner, outer) -> bool:
@@ -70,7 +75,7 @@ def _own_labels(node) -> list[str]:
     return out
 
 
-def targets_of(nodes, device_size=DEVICE_SIZE) -> list[Target]:
+def targets_of(nodes, device_size=DEFAULT_SIZE) -> list[Target]:
     """Clickable nodes with a usable, unique label (see module docstring).
 
     A node's label is its text, else its content-desc, else the first labelled node inside it.
@@ -109,12 +114,12 @@ def random_phone(seed: int, home_share: float = 0.3):
     from vlagent.sim.phone import APPS, Phone
 
     rng = random.Random(seed)
-    phone = Phone(*DEVICE_SIZE, seed=seed)
+    phone = Phone(*DEFAULT_SIZE, seed=seed)
     if rng.random() < home_share:
         return phone
     phone.open_app(rng.choice(APPS).label)
     for _ in range(rng.choice((0, 0, 1, 2))):
-        nodes = [n for n in phone.ui_tree() if n.clickable and n.bounds[1] < DEVICE_SIZE[1] - 200]
+        nodes = [n for n in phone.ui_tree() if n.clickable and n.bounds[1] < phone.size[1] - 200]
         if not nodes:
             break
         x, y = rng.choice(nodes).center

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from vlagent.sim.adbd.shell import Output, Shell
+from vlagent.sim.phone.state import DEFAULT_SIZE
 
 ADB_KEYBOARD_IME = "com.android.adbkeyboard/.AdbIME"
 LATIN_IME = "com.android.inputmethod.latin/.LatinIME"
@@ -30,8 +31,8 @@ class DeviceConfig:
     """How to build the device. Sizes in device px of the natural orientation; rotation in
     quarter turns (Android's Surface.ROTATION_*); density in dpi."""
 
-    width: int = 1080
-    height: int = 2400
+    width: int = DEFAULT_SIZE[0]
+    height: int = DEFAULT_SIZE[1]
     rotation: int = 0
     seed: int = 0
     task: str | None = None

@@ -15,8 +15,10 @@ import sys
 import tempfile
 import time
 
+from vlagent.perception.errors import VlagentError
 
-class AdbMissing(RuntimeError):
+
+class AdbMissing(VlagentError, RuntimeError):
     """The `adb` executable is not on PATH."""
 
 

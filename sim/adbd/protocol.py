@@ -19,6 +19,8 @@ simulator needs, and it is a dozen lines of `struct`.
 import struct
 from dataclasses import dataclass
 
+from vlagent.perception.errors import VlagentError
+
 HEADER = struct.Struct("<6I")
 HEADER_SIZE = HEADER.size  # 24 bytes
 
@@ -56,7 +58,7 @@ SHELL_WINDOW_SIZE = 5
 SHELL_HEADER = struct.Struct("<BI")
 
 
-class ProtocolError(ValueError):
+class ProtocolError(VlagentError, ValueError):
     """Bytes that are not a valid adb packet; the message names the field."""
 
 

@@ -16,12 +16,14 @@ knows no operators, substitutions or expansion.
 
 from dataclasses import dataclass
 
+from vlagent.perception.errors import VlagentError
+
 OPERATOR_CHARS = set(";&|<>()\n")
 BLANKS = " \t"
 SPECIAL_VARS = set("?$#!0123456789@*-")
 
 
-class ShellSyntaxError(ValueError):
+class ShellSyntaxError(VlagentError, ValueError):
     """A line mksh would reject; the message reads like mksh's own."""
 
 

@@ -9,10 +9,12 @@ unary = '−' unary | postfix; postfix = atom '%'*; atom = number | '(' expr ')'
 
 from fractions import Fraction
 
+from vlagent.perception.errors import VlagentError
+
 OPERATORS = {"+": "+", "-": "−", "−": "−", "*": "×", "x": "×", "×": "×", "/": "÷", "÷": "÷"}
 
 
-class CalcError(ValueError):
+class CalcError(VlagentError, ValueError):
     """An expression the calculator cannot evaluate; the message is what the display shows."""
 
 

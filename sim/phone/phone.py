@@ -1,35 +1,28 @@
-"""`Phone`: the simulated Android phone — state, screen building and input dispatch.
+"""`Phone`: the simulated Android phone — state, screen building and device input.
+
+The phone takes what a device takes, not the agent's Action schema: touches (`tap`,
+`double_tap`, `long_press`, `swipe`), a scroll-wheel event at a point (`scroll`, Android's
+`input scroll`), key presses by name (`key`, names in `PHONE_KEY_NAMES`), text (`type_text`)
+and app launches (`open_app`). The sim actuator's `apply_action` (actuators/sim.py) maps
+Actions onto these; nothing under sim/ imports the agent (tests/test_layering.py checks).
 
 All coordinates are **device px** of the current orientation (1080x2400 portrait or
-2400x1080 landscape by default); the frame `render()` returns has the same size, so for
-the simulator frame px == device px. Input follows Android: a tap hits the topmost
-clickable view under the finger, a long press the topmost long-clickable one, a swipe that
-starts on a scrolling list moves its content by exactly the finger's travel (no inertia),
-enter submits the focused field, back closes a menu or leaves the screen, home returns
-to the launcher. Everything is deterministic for a seed.
+2400x1080 landscape by default, `DEFAULT_SIZE`); the frame `render()` returns has the same
+size, so for the simulator frame px == device px. Input follows Android: a tap hits the
+topmost clickable view under the finger, a long press the topmost long-clickable one, a swipe
+that starts on a scrolling list moves its content by exactly the finger's travel (no
+inertia), enter submits the focused field, back closes a menu or leaves the screen, home
+returns to the launcher. Everything is deterministic for a seed.
+
+`report_answer` / `report_finish` are not device input: the harness tells the simulated
+world what the agent answered, so a task's check can read it (`state.agent`).
 """
 
 import math
 
 import numpy as np
 
-from vlagent.agent.actions import (
-    Action,
-    ActionParseError,
-    Answer,
-    DoubleTap,
-    Drag,
-    Finish,
-    KeyPress,
-    LongPress,
-    OpenApp,
-    Scroll,
-    Swipe,
-    Tap,
-    TypeText,
-    Wait,
-    parse_action,
-)
+from vlagent.perception.errors import VlagentError
 from vlagent.perception.uitree import UINode, to_uiautomator_xml
 from vlagent.sim.phone.apps import LAUNCHER_PACKAGE, find_app, screens_for
 from vlagent.sim.phone.apps.launcher import build_home, build_recents
@@ -37,23 +30,37 @@ from vlagent.sim.phone.apps.launcher import build_overlay as launcher_overlay
 from vlagent.sim.phone.context import Ctx, go_home, launch, pop
 from vlagent.sim.phone.render import Screen, render_array, render_image
 from vlagent.sim.phone.seeding import initial_state
-from vlagent.sim.phone.state import PhoneState, Route
+from vlagent.sim.phone.state import DEFAULT_SIZE, PhoneState, Route
 from vlagent.sim.phone.system import nav_bar, status_bar
 from vlagent.sim.phone.theme import DARK, LIGHT, Metrics
 from vlagent.sim.phone.view import View, hit, to_nodes, walk_visible
 from vlagent.sim.phone.wallpaper import wallpaper
 
+# The keys the phone has, by name: what `Phone.key` takes. These are the canonical names of
+# the agent's Action schema (KEY_NAMES in agent/actions.py; tests/test_sim_phone.py checks
+# the phone has every one), written out here because the simulated device must not import the
+# agent. Aliases ("return", "esc") are resolved by the caller, never here.
+_SYSTEM_KEYS = frozenset({"home", "back", "app_switch"})
 _TYPED_KEYS = {"space": " ", **{ch: ch for ch in "abcdefghijklmnopqrstuvwxyz0123456789`-=[]\\;',./"}}
+PHONE_KEY_NAMES = frozenset(
+    {
+        *_SYSTEM_KEYS, *_TYPED_KEYS, "enter", "backspace",
+        "menu", "search", "power", "camera", "volume_up", "volume_down", "volume_mute", "notifications",
+        "tab", "escape", "delete", "insert", "up", "down", "left", "right", "page_up", "page_down", "end", "begin",
+        "ctrl", "alt", "shift", "meta", "caps_lock", "print_screen", *(f"f{i}" for i in range(1, 13)),
+    }
+)
 
 
-class PhoneInputError(ValueError):
-    """Input the phone cannot take: a point off screen, a non-phone action, a bad key name."""
+class PhoneInputError(VlagentError, ValueError):
+    """Input the phone cannot take: a point off screen, an unknown key name or direction (and,
+    from the sim actuator's `apply_action`, an action that is not phone input)."""
 
 
 class Phone:
     """A simulated phone. `width`/`height` are the natural (portrait) size in device px."""
 
-    def __init__(self, width: int = 1080, height: int = 2400, seed: int = 0, orientation: str = "portrait",
+    def __init__(self, width: int = DEFAULT_SIZE[0], height: int = DEFAULT_SIZE[1], seed: int = 0, orientation: str = "portrait",
                  state: PhoneState | None = None) -> None:
         if state is None:
             if orientation not in ("portrait", "landscape"):
@@ -202,7 +209,12 @@ class Phone:
         self._scroll_at(x1, y1, y1 - y2)
 
     def scroll(self, direction: str, x: float | None = None, y: float | None = None, amount: float | None = None) -> None:
-        """Reveal content in `direction`; (x, y) device px (default centre), `amount` screens (default 0.5)."""
+        """A scroll-wheel event at (x, y) device px (default the centre), as Android's `input scroll`.
+
+        Reveals content in `direction` (up, down, left, right) by `amount` screen heights
+        (default 0.5) in the scrolling list under the point; left and right move nothing (the
+        simulated apps have no horizontal lists).
+        """
         width, height = self.size
         x = width / 2 if x is None else x
         y = height / 2 if y is None else y
@@ -232,11 +244,17 @@ class Phone:
         return None
 
     def key(self, name: str) -> None:
-        """Press a named key (agent.actions.KEY_NAMES, aliases allowed)."""
-        try:
-            key = parse_action({"type": "key_press", "key": name}).key
-        except ActionParseError as error:
-            raise PhoneInputError(str(error)) from None
+        """Press the key `name`, one of `PHONE_KEY_NAMES` ("home", "back", "enter", "a", ...).
+
+        home, back and app_switch act on the system; enter, backspace and the typing keys
+        edit the focused field; with no field focused a key goes to the app in front (the
+        Calculator takes digits, operators, enter, backspace, delete and escape). Other keys
+        change nothing. Raises PhoneInputError for a name the phone does not have.
+        """
+        if not isinstance(name, str) or name not in PHONE_KEY_NAMES:
+            raise PhoneInputError(f"unknown key name {name!r}: the phone's keys have canonical names "
+                                  "such as 'home', 'back', 'app_switch', 'enter', 'backspace', 'a'")
+        key = name
         ui = self.state.ui
         if key == "home":
             go_home(self.state)
@@ -306,36 +324,24 @@ class Phone:
         """Launch an app by label ("Settings") or package ("com.android.settings")."""
         launch(self.state, find_app(name).package)
 
-    def apply(self, action: Action | dict | str) -> None:
-        """Perform one phone Action (or its JSON); coordinates are device px."""
-        if not isinstance(action, (Tap, DoubleTap, LongPress, Swipe, Drag, Scroll, TypeText, KeyPress, OpenApp, Wait, Answer, Finish)):
-            action = parse_action(action)
-        if isinstance(action, Tap):
-            self.tap(action.x, action.y)
-        elif isinstance(action, DoubleTap):
-            self.double_tap(action.x, action.y)
-        elif isinstance(action, LongPress):
-            self.long_press(action.x, action.y, action.seconds)
-        elif isinstance(action, (Swipe, Drag)):
-            self.swipe(action.x1, action.y1, action.x2, action.y2, action.seconds)
-        elif isinstance(action, Scroll):
-            self.scroll(action.direction, action.x, action.y, action.amount)
-        elif isinstance(action, TypeText):
-            self.type_text(action.text, clear=action.clear, submit=action.submit)
-        elif isinstance(action, KeyPress):
-            if isinstance(action.key, str):
-                self.key(action.key)
-            elif len(action.key) == 1:
-                self.key(action.key[0])
-            # A chord (["ctrl", "c"]) does nothing: the simulated apps have no shortcuts.
-        elif isinstance(action, OpenApp):
-            self.open_app(action.app)
-        elif isinstance(action, Answer):
-            self.state.agent.answer = action.text
-        elif isinstance(action, Finish):
-            self.state.agent.finished = action.status
-        elif not isinstance(action, Wait):
-            raise PhoneInputError(f"{action.type} is not a phone action")
+    # ----- what the agent reported (not device input) ----------------------------------
+    def report_answer(self, text: str) -> None:
+        """Record the agent's answer to an information task (`state.agent.answer`).
+
+        The harness tells the simulated world what the agent answered, so a task's check can
+        read it; a real phone has no such input.
+        """
+        self.state.agent.answer = text
+
+    def report_finish(self, status: str) -> None:
+        """Record that the agent finished, claiming "success" or "failure" (`state.agent.finished`).
+
+        The harness tells the simulated world what the agent reported, so a task's check can
+        read it; a real phone has no such input.
+        """
+        if status not in ("success", "failure"):
+            raise PhoneInputError(f"finish status must be 'success' or 'failure', got {status!r}")
+        self.state.agent.finished = status  # type: ignore[assignment]
 
     # ----- persistence ------------------------------------------------------------------
     def to_json(self) -> str:

@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+DEFAULT_SIZE = (1080, 2400)  # natural (portrait) (width, height) in device px of a new simulated phone
 FONT_SIZES = ("Small", "Default", "Large", "Largest")
 SCREEN_TIMEOUTS = ("15 seconds", "30 seconds", "1 minute", "2 minutes", "5 minutes", "10 minutes")
 
@@ -153,7 +154,8 @@ class UIState(_Model):
 
 
 class AgentState(_Model):
-    """What the agent reported through Answer / Finish actions."""
+    """What the agent reported (its Answer / Finish), recorded by the harness through
+    `Phone.report_answer` / `Phone.report_finish` so a task's check can read it."""
 
     answer: str | None = None
     finished: Literal["success", "failure"] | None = None
@@ -161,8 +163,8 @@ class AgentState(_Model):
 
 class PhoneState(_Model):
     seed: int = 0
-    width: int = 1080
-    height: int = 2400
+    width: int = DEFAULT_SIZE[0]  # natural (portrait) size, device px
+    height: int = DEFAULT_SIZE[1]
     orientation: Literal["portrait", "landscape"] = "portrait"
     minutes_since_midnight: int = 9 * 60 + 41
     date_text: str = "Mon, 3 June"

@@ -13,15 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vlagent.sim.phone import Phone, PhoneState
+from vlagent.perception.errors import VlagentError
+from vlagent.sim.phone import DEFAULT_SIZE, Phone, PhoneState
 from vlagent.sim.phone.context import go_home
 from vlagent.sim.phone.seeding import initial_state
 
 Params = dict[str, Any]
 
 
-class TaskError(ValueError):
+class TaskError(VlagentError, ValueError):
     """An unknown task id, or a template that cannot be made for a seed."""
+
+    hint = "`vlagent tasks` lists the task ids (TEMPLATE or TEMPLATE:SEED)"
 
 
 def digits(text: str | None) -> str:
@@ -60,7 +63,7 @@ class Task:
         self._baseline.update(contacts=len(state.contacts), notes=len(state.notes.notes), alarms=len(state.clock.alarms))
         go_home(state)
 
-    def new_phone(self, width: int = 1080, height: int = 2400, orientation: str = "portrait") -> Phone:
+    def new_phone(self, width: int = DEFAULT_SIZE[0], height: int = DEFAULT_SIZE[1], orientation: str = "portrait") -> Phone:
         """A phone with this task's seed, set up and on the home screen."""
         phone = Phone(width=width, height=height, seed=self.seed, orientation=orientation)
         self.setup(phone)
@@ -100,7 +103,7 @@ class TaskTemplate:
     def make(self, seed: int) -> Task:
         """The task for `seed`: params drawn from Random(seed) and the seed's starting phone."""
         rng = random.Random(f"{self.id}:{seed}")
-        params = self.sample(rng, initial_state(seed, 1080, 2400, "portrait"))
+        params = self.sample(rng, initial_state(seed, *DEFAULT_SIZE, "portrait"))
         return Task(
             template_id=self.id, seed=seed, instruction=self.instruction.format(**params), apps=self.apps,
             step_budget=self.step_budget, params=params, tags=self.tags, _setup=self.setup, _check=self.check,

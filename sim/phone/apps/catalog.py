@@ -5,6 +5,8 @@ icon glyph and colour. Packages and activities follow the real Android apps so t
 
 from dataclasses import dataclass
 
+from vlagent.perception.errors import VlagentError
+
 
 @dataclass(frozen=True)
 class AppInfo:
@@ -52,7 +54,7 @@ LAUNCHER_PACKAGE = "com.android.launcher3"
 SYSTEMUI_PACKAGE = "com.android.systemui"
 
 
-class UnknownAppError(KeyError):
+class UnknownAppError(VlagentError, KeyError):
     """Raised for an app name or package that is not installed on the simulated phone."""
 
     def __str__(self) -> str:

@@ -1,13 +1,21 @@
 """`PhoneEnv`, the Gymnasium environment `vlagent/Phone-v0`: one simulator task per episode.
 
+It composes the far side (a `vlagent.sim` phone set up by a task), the frame source, the
+actuator and the safety gate, and steps through `vlagent.agent.step.gated_execute`, the
+same path as `vlagent act` and the agent loop: so it lives beside the loop, not in `sim/`,
+and no action reaches the phone past the gate. Registered by
+`vlagent.agent.registry.register_gym_envs()`.
+
 - Observation: the frame, H x W x 3 uint8 RGB (frame px == device px); with
   `include_ui_tree=True` a Dict {"image": frame, "ui_tree": uiautomator XML string}.
 - Action: an `Action` object or its JSON (`action_space` is text). Unparseable or invalid
   actions change nothing; the error is reported in `info["action_error"]`, as the loop
-  feeds parse errors back to a model instead of crashing.
+  feeds parse errors back to a model instead of crashing. An action the gate denies
+  (headless: `SafetyConfig` rules, no one to confirm) changes nothing either; `info["safety"]`
+  holds the gate's decision for every parsed action.
 - Reward 1.0 on the step the task's state check first succeeds, else 0.0. The episode
   terminates on success or on a Finish action, and is truncated at the task's step budget.
-- info: task_id, template_id, instruction, step, success, action_error.
+- info: task_id, template_id, instruction, step, success, action_error, safety.
 
 Gymnasium's `Text` space only contains strings over a fixed character set, while actions
 and UI trees carry any Unicode; `UnicodeText` keeps Text's length bounds and ASCII sampling
@@ -21,6 +29,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from vlagent.actuators.sim import SimActuator
 from vlagent.agent.actions import (
     MAX_TEXT_LENGTH,
     PHONE_ACTION_TYPES,
@@ -28,7 +37,11 @@ from vlagent.agent.actions import (
     Finish,
     parse_action,
 )
-from vlagent.sim.phone import PhoneInputError, UnknownAppError
+from vlagent.agent.config import SafetyConfig
+from vlagent.agent.safety import SafetyGate, deny_all
+from vlagent.agent.step import gated_execute
+from vlagent.perception.sources.sim import SimSource
+from vlagent.sim.phone import DEFAULT_SIZE
 from vlagent.sim.tasks import TASKS, Task, make_task
 
 MAX_ACTION_CHARS = MAX_TEXT_LENGTH + 1024
@@ -55,8 +68,10 @@ class PhoneEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
 
     def __init__(self, task: str | Task | None = None, seed: int | None = None, render_mode: str | None = "rgb_array",
-                 include_ui_tree: bool = False, width: int = 1080, height: int = 2400, orientation: str = "portrait") -> None:
-        """`seed` seeds the first reset() that passes none; later resets continue the env's RNG."""
+                 include_ui_tree: bool = False, width: int = DEFAULT_SIZE[0], height: int = DEFAULT_SIZE[1],
+                 orientation: str = "portrait", safety: SafetyConfig | None = None) -> None:
+        """`seed` seeds the first reset() that passes none; later resets continue the env's RNG.
+        `safety` configures the headless gate (default `SafetyConfig()`)."""
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be 'rgb_array' or None, got {render_mode!r}")
         if isinstance(task, str) and task not in TASKS:
@@ -72,8 +87,11 @@ class PhoneEnv(gym.Env):
                                   if include_ui_tree else image)
         self.action_space = UnicodeText(MAX_ACTION_CHARS, min_length=1)
         self._first_seed = seed
+        self.gate = SafetyGate(safety or SafetyConfig(), deny_all, "headless")
         self.task: Task | None = None
         self.phone = None
+        self.source: SimSource | None = None
+        self.actuator: SimActuator | None = None
         self._steps = 0
         self._succeeded = False
 
@@ -83,9 +101,9 @@ class PhoneEnv(gym.Env):
             return {"image": image, "ui_tree": self.phone.ui_xml()}
         return image
 
-    def _info(self, action_error: str | None = None) -> dict:
+    def _info(self, action_error: str | None = None, safety: dict | None = None) -> dict:
         return {"task_id": self.task.id, "template_id": self.task.template_id, "instruction": self.task.instruction,
-                "step": self._steps, "success": self._succeeded, "action_error": action_error}
+                "step": self._steps, "success": self._succeeded, "action_error": action_error, "safety": safety}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start an episode. options: {"task": template id, "task_seed": int} override the draw."""
@@ -101,6 +119,7 @@ class PhoneEnv(gym.Env):
         self.task = spec if isinstance(spec, Task) else make_task(spec, task_seed)
         width, height = self._natural
         self.phone = self.task.new_phone(width, height, self._orientation)
+        self.source, self.actuator = SimSource(self.phone), SimActuator(self.phone)
         self._steps = 0
         self._succeeded = False
         return self._observation(), self._info()
@@ -109,21 +128,25 @@ class PhoneEnv(gym.Env):
         if self.phone is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         self._steps += 1
-        error = None
-        parsed = None
+        error, safety, parsed = None, None, None
+        frame = self.source.capture()
         try:
-            parsed = parse_action(action, frame_size=self.phone.size)
+            parsed = parse_action(action, frame_size=frame.size)
             if not isinstance(parsed, PHONE_ACTION_TYPES):
                 raise ActionParseError(f"{parsed.type} is not a phone action")
-            self.phone.apply(parsed)
-        except (ActionParseError, PhoneInputError, UnknownAppError) as exc:
+        except ActionParseError as exc:
             error = str(exc)
+        if error is None:
+            outcome = gated_execute(parsed, frame, gate=self.gate, actuator=self.actuator, source=self.source)
+            safety = outcome.safety.to_dict()
+            if not outcome.result.ok:
+                error = outcome.result.message
         success = self.task.is_successful(self.phone.state)
         reward = 1.0 if success and not self._succeeded else 0.0
         self._succeeded = self._succeeded or success
         terminated = bool(success or isinstance(parsed, Finish))
         truncated = bool(not terminated and self._steps >= self.task.step_budget)
-        return self._observation(), reward, terminated, truncated, self._info(error)
+        return self._observation(), reward, terminated, truncated, self._info(error, safety)
 
     def render(self):
         if self.render_mode != "rgb_array" or self.phone is None:
@@ -131,4 +154,4 @@ class PhoneEnv(gym.Env):
         return self.phone.render()
 
     def close(self) -> None:
-        self.phone = None
+        self.phone = self.source = self.actuator = None
