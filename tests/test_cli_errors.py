@@ -58,6 +58,15 @@ def test_bad_input_is_one_line_and_exit_status_two(tmp_path, command):
         assert sum(line.startswith("error:") for line in lines) == 1, done.stderr
 
 
+def test_ground_with_the_torch_backend_on_an_onnx_only_package_is_one_line(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (120, 240), "white").save(tmp_path / "shot.png")
+    done = vlagent("ground", "--image", str(tmp_path / "shot.png"), "--query", "Settings", "--backend", "torch")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("error: ") and "safetensors" in done.stderr
+
+
 def test_hints_name_what_to_do(tmp_path):
     done = vlagent("run", "--task", "no.such", "--headless", "--env-opt", f"state_file={tmp_path / 's.json'}")
     assert "hint: `vlagent tasks` lists the task ids" in done.stderr
