@@ -35,6 +35,7 @@ POLICIES: dict[str, str] = {
 SOURCES: dict[str, str] = {
     "sim-phone": "vlagent.perception.sources.sim:SimSource",
     "adb": "vlagent.perception.sources.adb:AdbSource",
+    "ros2-camera": "vlagent.perception.sources.ros2:Ros2CameraSource",
 }
 
 ACTUATORS: dict[str, str] = {
