@@ -29,6 +29,7 @@ from vlagent.agent.commands.model_info import model_info
 from vlagent.agent.commands.observe import observe
 from vlagent.agent.commands.replay import replay
 from vlagent.agent.commands.report import report
+from vlagent.agent.commands.ros2_node import ros2_node
 from vlagent.agent.commands.run import run
 from vlagent.agent.commands.sim_device import sim_device
 from vlagent.agent.commands.tasks import tasks
@@ -68,6 +69,7 @@ COMMANDS = {
     "ground": ground,
     "demo": demo,
     "train-demo": train_demo,
+    "ros2-node": ros2_node,
 }
 
 

@@ -76,6 +76,36 @@ class RecordConfig(_Strict):
     overwrite: bool = False
 
 
+class RobotConfig(_Strict):
+    """The ROS 2 control node (`vlagent ros2-node`): topics, rates, watchdog and velocity limits.
+
+    Units: Hz, seconds, m/s, rad/s, m/s^2, rad/s^2. A decision is re-sent every control period
+    for at most `ttl_s` after it arrived (and no longer than its own `seconds`); then zero.
+    """
+
+    camera_topic: str = Field("/camera/image_raw", min_length=1)
+    compressed: bool = Field(False, description="the camera topic carries sensor_msgs/CompressedImage")
+    cmd_vel_topic: str = Field("/cmd_vel", min_length=1)
+    stamped: bool = Field(False, description="publish TwistStamped (Jazzy controllers) instead of Twist")
+    frame_id: str = Field("base_link", min_length=1, description="frame of a TwistStamped")
+    goal_topic: str = Field("/goal_pose", min_length=1, description="geometry_msgs/PoseStamped for NavigateTo")
+    estop_topic: str = Field("/estop", min_length=1, description="std_msgs/Bool; true holds the robot at zero")
+    text_topic: str = Field("/vlagent/model_text", min_length=1, description="std_msgs/String, the model's text")
+    decision_topic: str = Field("/vlagent/decision", min_length=1,
+                                description="geometry_msgs/TwistStamped, each decision as decided (before ramping)")
+    backend: Literal["auto", "cyclonedds", "rclpy"] = "auto"
+    rate_hz: float = Field(20.0, ge=1, le=100, description="control loop rate")
+    ttl_s: float = Field(0.5, gt=0, le=10, description="longest a decision is re-sent, seconds")
+    max_frame_age_s: float = Field(0.5, gt=0, le=10, description="oldest camera frame handed to the policy")
+    frame_wait_s: float = Field(2.0, ge=0, le=60, description="wait for a fresh frame before counting a timeout")
+    max_linear: float = Field(0.5, gt=0, le=10, description="|linear| clamp, m/s")
+    max_angular: float = Field(1.0, gt=0, le=20, description="|angular| clamp, rad/s")
+    max_linear_accel: float = Field(1.0, gt=0, le=100, description="speeding-up limit, m/s^2")
+    max_angular_accel: float = Field(2.0, gt=0, le=200, description="speeding-up limit, rad/s^2")
+    max_wait_s: float = Field(30.0, ge=0, le=3600, description="longest a Wait action holds the robot, seconds")
+    policy_error_limit: int = Field(3, ge=1, le=100, description="consecutive policy failures that end the node")
+
+
 class AgentConfig(_Strict):
     env: str = "sim-phone"
     env_options: dict[str, Any] = Field(default_factory=dict)
@@ -85,6 +115,7 @@ class AgentConfig(_Strict):
     loop: LoopConfig = Field(default_factory=LoopConfig)
     safety: SafetyConfig = Field(default_factory=SafetyConfig)
     record: RecordConfig = Field(default_factory=RecordConfig)
+    robot: RobotConfig = Field(default_factory=RobotConfig)
 
 
 def _describe(error: ValidationError) -> str:

@@ -8,13 +8,17 @@ one line here.
 Factory signatures:
 - ENVS[name](spec_argument, options) -> agent.envs.Env, where "sim-phone:3" gives
   spec_argument "3" (None when absent) and options is the config's `env_options`;
-- POLICIES[name](context: PolicyContext) -> Policy;
+- POLICIES[name](context: PolicyContext) -> Policy; a policy may also be named by its own
+  factory, "package.module:factory" (imported only when used, the working directory
+  importable), for policies outside vlagent;
 - SOURCES / ACTUATORS[name](**options) -> FrameSource / Actuator, for composing by hand;
 - GYM_ENVS[id] is a Gymnasium entry point; `register_gym_envs()` registers them (lazily:
   nothing is imported until `gymnasium.make`), and may be called repeatedly.
 """
 
 import importlib
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +45,7 @@ SOURCES: dict[str, str] = {
 ACTUATORS: dict[str, str] = {
     "sim-phone": "vlagent.actuators.sim:SimActuator",
     "adb": "vlagent.actuators.adb:AdbActuator",
+    "ros2": "vlagent.actuators.ros2.actuator:Ros2Actuator",
 }
 
 
@@ -69,7 +74,14 @@ def resolve(table: dict[str, str], name: str, kind: str) -> Any:
     target = table.get(name)
     if target is None:
         raise RegistryError(f"unknown {kind} {name!r}; known: {', '.join(sorted(table)) or 'none'}")
+    return import_factory(target, name, kind)
+
+
+def import_factory(target: str, name: str, kind: str) -> Any:
+    """The attribute named by a "module:attribute" string."""
     module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise RegistryError(f"{kind} {name!r}: {target!r} is not a 'module:attribute' factory")
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
@@ -93,6 +105,13 @@ def open_env(spec: str, options: dict[str, Any] | None = None) -> Any:
 
 
 def make_policy(name: str, context: PolicyContext) -> Any:
+    """The policy registered as `name`, or made by the factory `name` = "package.module:factory"."""
+    if name not in POLICIES and ":" in name:
+        # Like uvicorn's "module:app": the working directory is importable, so a user's own
+        # policy module next to them works from the `vlagent` script too.
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        return import_factory(name, name, "policy")(context)
     return resolve(POLICIES, name, "policy")(context)
 
 

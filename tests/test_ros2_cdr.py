@@ -138,3 +138,17 @@ def test_unencodable_values_and_foreign_types_are_typed_errors():
         cdr.deserialize(dict, b"\x00\x01\x00\x00")
     with pytest.raises(Ros2ConfigError, match="unknown ROS 2 message type"):
         m.message_type("nav_msgs/msg/Odometry")
+
+
+def test_image_bytes_take_the_one_piece_codec_with_unchanged_cdr():
+    # The swap of cyclonedds' element-wise uint8[] codec is in effect (a cyclonedds upgrade that
+    # breaks it fails here, not silently), and bytes, bytearray and a list of ints encode alike.
+    assert m.FAST_OCTETS
+    as_bytes = cdr.serialize(m.CompressedImage(format="png", data=b"\x01\x02\xff"))
+    assert as_bytes == cdr.serialize(m.CompressedImage(format="png", data=[1, 2, 255]))
+    assert as_bytes == cdr.serialize(m.CompressedImage(format="png", data=bytearray(b"\x01\x02\xff")))
+    assert as_bytes == bytes(STORE.serialize_cdr(to_rosbags(m.CompressedImage(format="png", data=b"\x01\x02\xff")),
+                                                 "sensor_msgs/msg/CompressedImage"))
+    assert cdr.deserialize(m.CompressedImage, cdr.serialize(m.CompressedImage())).data == b""
+    with pytest.raises(CdrError, match="CompressedImage"):
+        cdr.serialize(m.CompressedImage(data=[256]))

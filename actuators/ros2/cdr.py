@@ -5,8 +5,8 @@ Contract:
   little-endian), then the fields in `.msg` order, aligned from after the header. Equal to
   `rosbags`' `serialize_cdr` bytes for every type (tests/test_ros2_cdr.py). A zero Twist is 52 bytes.
 - `deserialize(cls, data) -> msg`: the inverse; little- and big-endian CDR are both read.
-  The `data` field of Image and CompressedImage comes back as `bytes` (cyclonedds gives a
-  list of ints), so images can be handed to numpy without a copy per pixel.
+  The `data` field of Image and CompressedImage comes back as `bytes` (see `messages`' one-piece
+  codec), so images can be handed to numpy without a copy per pixel.
 - Bad input raises `CdrError` (a `ValueError`) naming the type and the problem, never a bare
   `struct.error` / `IndexError` from inside cyclonedds.
 

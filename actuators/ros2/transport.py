@@ -8,7 +8,9 @@ Contract of a `Transport`:
   the samples received since the last call and `latest()` the newest one; with `callback`,
   each sample is handed to `callback(msg)` on a DDS thread as it arrives (and so is not
   returned again by `take()`; `latest()` still is). Image and CompressedImage `data` arrive as `bytes`.
-- `close()`: releases every writer, reader and the participant; idempotent.
+- `close()`: waits (at most `CLOSE_ACK_S` s) until reliable readers have acknowledged what
+  was written, so a last zero velocity is delivered before the process exits, then releases
+  every writer, reader and the participant; idempotent.
 
 ROS 2 naming (what rmw_cyclonedds and rmw_fastrtps put on the wire): topic "/ns/cmd_vel" is
 the DDS topic "rt/ns/cmd_vel"; types are `pkg::msg::dds_::Name_` (see `messages`); the DDS
@@ -30,7 +32,7 @@ not imported yet, and raises `Ros2ConfigError` when it is and the variable holds
 
 Why hand-written: rclpy is not on PyPI and needs a ROS 2 install; cyclonedds (PyPI, with its
 own libddsc) speaks the same wire protocol. An rclpy backend of this same protocol, used where
-rclpy is importable, is planned and not written yet.
+rclpy is importable, is `vlagent.actuators.ros2.rclpy_transport`; `open_transport` picks one.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -70,6 +73,7 @@ QOS_PRESETS: dict[str, QosProfile] = {
     "commands": QosProfile(reliable=True, depth=10),
 }
 RELIABLE_MAX_BLOCKING_S = 1.0  # how long a reliable write may block on a full peer before failing
+CLOSE_ACK_S = 0.5  # how long close() waits for reliable readers to acknowledge the last writes
 
 
 def loopback_uri(max_participants: int = 30) -> str:
@@ -356,10 +360,24 @@ class CycloneTransport:
             self._closed = True
             for subscription in self._subscriptions:
                 subscription.close()
+            self._wait_for_acks(CLOSE_ACK_S)
             for entity in [*self._writers.values(), *self._topics.values()]:
                 _delete(entity)
             self._subscriptions, self._writers, self._topics = [], {}, {}
             _delete(self._participant)
+
+    def _wait_for_acks(self, timeout_s: float) -> None:
+        from cyclonedds.util import duration
+
+        deadline = time.monotonic() + timeout_s
+        for writer in self._writers.values():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                writer.wait_for_acks(duration(seconds=left))
+            except Exception:  # noqa: BLE001 - a best-effort writer or a gone peer: nothing to wait for
+                log.debug("waiting for acknowledgements failed", exc_info=True)
 
     def __enter__(self) -> CycloneTransport:
         return self

@@ -4,6 +4,10 @@ Each EPISODES item is an episode directory, a directory searched for episode
 directories (a dataset), or an AndroidControl JSON/JSONL file (imported on the fly into a
 temporary directory; see agent.importers.androidcontrol). Prints a per-episode and an
 aggregate table, or JSON with --json. Exit status 0 when everything was scored.
+
+Robot bags: when every item is a rosbag2 bag (a directory with metadata.yaml, or a .mcap file),
+each camera frame goes through the policy and its velocity is scored against the recorded
+command (sign agreement of linear and angular, mean absolute error; see agent.bag_replay).
 """
 
 from pathlib import Path
@@ -37,6 +41,47 @@ def find_episodes(paths: list[Path], scratch: Path) -> list[Path]:
     return found
 
 
+def is_bag(path: Path) -> bool:
+    """A rosbag2 bag: a directory with metadata.yaml, or one .mcap file."""
+    return (path.is_dir() and (path / "metadata.yaml").is_file()) or (path.is_file() and path.suffix == ".mcap")
+
+
+def _percent(value) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _error(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def replay_bags(bags: list[Path], policy: str, options: dict, camera: str | None, reference: str | None,
+                task: str | None, json_output: bool) -> None:
+    """Score `policy` on robot bags (see agent.bag_replay) and print a table or JSON."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from vlagent.agent.bag_replay import score_bag
+    from vlagent.agent.registry import PolicyContext, make_policy
+
+    scores = []
+    for bag in bags:
+        the_policy = make_policy(policy, PolicyContext(options=options))
+        scores.append(score_bag(bag, the_policy, task=task, camera_topic=camera, reference_topic=reference))
+    if json_output:
+        typer.echo(json.dumps({"policy": policy, "bags": [s.to_dict() for s in scores]}))
+        return
+    table = Table(title=f"Robot bags: {policy} against the recorded commands")
+    for column in ("bag", "frames", "scored", "linear sign", "angular sign", "linear MAE m/s", "angular MAE rad/s"):
+        table.add_column(column, justify="left" if column == "bag" else "right")
+    for score in scores:
+        row = score.to_dict()
+        table.add_row(str(score.path), str(score.frames), str(score.scored), _percent(row["linear_sign_agreement"]),
+                      _percent(row["angular_sign_agreement"]), _error(row["linear_mae"]), _error(row["angular_mae"]))
+    Console().print(table)
+
+
 def _tables(scores, aggregate):
     from rich.table import Table
 
@@ -62,11 +107,16 @@ def _tables(scores, aggregate):
 
 def replay(
     episodes: Annotated[list[Path], typer.Argument(help="Episode dirs, dataset dirs, or AndroidControl JSON files.")],
-    policy: Annotated[str, typer.Option("--policy", help="Policy name (see agent.registry.POLICIES).")],
+    policy: Annotated[str, typer.Option(
+        "--policy", help="Policy name (see agent.registry.POLICIES) or package.module:factory.")],
     policy_opt: Annotated[list[str], typer.Option("--policy-opt", help="Policy option KEY=VALUE (repeatable).")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print per-episode and aggregate scores as JSON.")] = False,
+    camera: Annotated[str, typer.Option("--camera", help="Bags: the camera topic (default: the one image topic).")] = None,
+    reference: Annotated[str, typer.Option(
+        "--reference", help="Bags: the recorded velocity topic (default: /vlagent/decision, else the one Twist topic).")] = None,
+    task: Annotated[str, typer.Option("--task", help="Bags: the instruction, when the bag records none.")] = None,
 ) -> None:
-    """Score a policy offline against recorded episodes (teacher forcing)."""
+    """Score a policy offline against recorded episodes (teacher forcing) or robot bags."""
     import json
     import tempfile
 
@@ -80,6 +130,13 @@ def replay(
     from vlagent.agent.replay import score_episode
 
     options = parse_pairs(policy_opt, "--policy-opt")
+    bags = [path for path in episodes if is_bag(path)]
+    if bags:
+        if len(bags) != len(episodes):
+            fail("give either robot bags or phone episodes, not both: " + ", ".join(
+                str(p) for p in episodes if not is_bag(p)) + " are not bags")
+        replay_bags(bags, policy, options, camera, reference, task, json_output)
+        return
     console = Console(stderr=True)
     with tempfile.TemporaryDirectory(prefix="vlagent-import-") as scratch:
         try:

@@ -20,7 +20,8 @@ Contract:
   capture, lazily). `Frame.meta` holds `age_s` (s, at hand-over), `encoding` (Image encoding or
   CompressedImage format string), `stamp` (header stamp, s since the epoch, float), `frame_id`,
   `topic`, `dropped` (stale messages dropped so far). `captured_at` is the wall-clock receive time;
-  the image is in frame px == camera px (identity `to_device`).
+  the image is in frame px == camera px (identity `to_device`). `last_message` is the ROS message
+  the last handed-over frame was decoded from (for recording it as received).
 
 Why a newest slot: a model that takes hundreds of ms per decision, fed from a queue, acts on
 frames that are seconds old (a known field failure on robots); here the policy always sees the
@@ -170,6 +171,7 @@ class Ros2CameraSource:
         self._cond = threading.Condition()
         self._slot: tuple[Any, float, float] | None = None  # (msg, monotonic receive, wall receive)
         self.received = self.dropped = 0
+        self.last_message: Any = None
         self._closed = False
         try:
             qos_for = getattr(self.transport, "qos_for", None)
@@ -221,6 +223,7 @@ class Ros2CameraSource:
             meta = {"age_s": age, "encoding": getattr(msg, "format" if self.compressed else "encoding", ""),
                     "stamp": _stamp(msg), "frame_id": getattr(getattr(msg, "header", None), "frame_id", ""),
                     "topic": self.topic, "dropped": self.dropped}
+            self.last_message = msg
             return Frame(image=image, captured_at=received_wall, to_device=identity((image.shape[1], image.shape[0])),
                          source=self.name, meta=meta)
 
