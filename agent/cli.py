@@ -32,6 +32,7 @@ from vlagent.agent.commands.report import report
 from vlagent.agent.commands.ros2_node import ros2_node
 from vlagent.agent.commands.run import run
 from vlagent.agent.commands.sim_device import sim_device
+from vlagent.agent.commands.sim_robot import sim_robot
 from vlagent.agent.commands.tasks import tasks
 from vlagent.agent.commands.train_demo import train_demo
 from vlagent.agent.commands.version import version
@@ -70,6 +71,7 @@ COMMANDS = {
     "demo": demo,
     "train-demo": train_demo,
     "ros2-node": ros2_node,
+    "sim-robot": sim_robot,
 }
 
 

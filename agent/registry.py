@@ -34,6 +34,7 @@ POLICIES: dict[str, str] = {
     "scripted": "vlagent.policies.scripted:from_context",
     "grounding": "vlagent.policies.grounding:from_context",
     "agent": "vlagent.policies.agent:from_context",
+    "servo": "vlagent.policies.servo:from_context",
 }
 
 SOURCES: dict[str, str] = {
@@ -51,6 +52,7 @@ ACTUATORS: dict[str, str] = {
 
 GYM_ENVS: dict[str, str] = {
     "vlagent/Phone-v0": "vlagent.agent.gym_env:PhoneEnv",
+    "vlagent/Robot-v0": "vlagent.agent.robot_gym_env:RobotEnv",
 }
 
 
@@ -61,12 +63,14 @@ class RegistryError(VlagentError, LookupError):
 @dataclass
 class PolicyContext:
     """What a policy factory may use: the env (None in offline replay), the task (None when
-    unknown), the episode metadata in replay, and free-form options from config/CLI."""
+    unknown), the episode metadata in replay, free-form options from config/CLI, and the ROS 2
+    transport when a robot node runs the policy (None elsewhere)."""
 
     env: Any = None
     task: Any = None
     episode_meta: dict[str, Any] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    transport: Any = None  # the ROS 2 Transport, for policies run by vlagent ros2-node
 
 
 def resolve(table: dict[str, str], name: str, kind: str) -> Any:

@@ -144,6 +144,37 @@ class GroundingPolicy:
                         timings={k: result.timings[k] for k in ("preprocess", "model")}, grounding=grounding)
 
 
+NOT_VISIBLE = "not visible"  # what a grounding model answers for a target that is not in the image
+
+
+class ModelGrounder:
+    """`policies.servo.Grounder` on the grounding model: the box in frame px (the image is the
+    frame), None when the model answers that the target is not visible; any other answer
+    without a box raises GroundingOutputError (the caller's retry path)."""
+
+    def __init__(self, engine, max_new_tokens: int = GROUND_MAX_NEW_TOKENS):
+        self.engine, self.max_new_tokens = engine, max_new_tokens
+        self.last: GroundResult | None = None
+
+    @classmethod
+    def open(cls, options: dict) -> "ModelGrounder":
+        """From model policy options (`model=DIR`, `backend`, `threads`, ...; policies.model_options)."""
+        from vlagent.policies.model_options import load_engine, model_options
+
+        parsed = model_options(dict(options), max_new_tokens=GROUND_MAX_NEW_TOKENS)
+        return cls(load_engine(parsed), parsed.max_new_tokens)
+
+    def ground(self, frame, label: str):
+        try:
+            self.last = ground(self.engine, frame.image, label, self.max_new_tokens)
+        except GroundingOutputError as error:
+            if NOT_VISIBLE in error.raw_text.lower():
+                self.last = None
+                return None
+            raise
+        return self.last.box_px
+
+
 def from_context(context) -> GroundingPolicy:
     """Registry factory ("grounding"): the engine from the policy options (policies.model_options)."""
     from vlagent.policies.model_options import load_engine, manifest_sha256, model_options

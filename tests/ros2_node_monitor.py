@@ -9,6 +9,8 @@ clock), then prints one JSON line. Run in a fresh interpreter, so CYCLONEDDS_URI
 - `estop`: after 5 non-zero commands publishes e-stop true on `/estop`, holds it 1.5 s,
   publishes false, waits for non-zero commands again, then sends SIGTERM to the node.
 Either way it goes on listening for 1.5 s after the SIGTERM (so the node's last message is seen).
+- `killsim`: after 5 non-zero commands sends SIGKILL to OTHER_PID (the simulator), waits for 1.5 s
+  of zeros, then sends SIGTERM to the node.
 - `watch`: only listens, until the node process is gone (then 1.5 s more) or SECONDS pass.
 """
 
@@ -20,7 +22,7 @@ import threading
 import time
 
 
-def main(scenario: str, node_pid: int, seconds: float) -> int:
+def main(scenario: str, node_pid: int, seconds: float, other_pid: int | None = None) -> int:
     from vlagent.actuators.ros2.transport import CycloneTransport
 
     transport = CycloneTransport(loopback=True)
@@ -64,6 +66,17 @@ def main(scenario: str, node_pid: int, seconds: float) -> int:
             transport.publish("/estop", m.Bool(data=False))
             while time.monotonic() < deadline and nonzero_since(marks["estop_off"]) < 3:
                 time.sleep(0.01)
+        elif scenario == "killsim":
+            while time.monotonic() < deadline and nonzero_since(0) < 5:
+                time.sleep(0.01)
+            os.kill(other_pid, signal.SIGKILL)
+            marks["killed"] = time.monotonic()
+            while time.monotonic() < deadline:
+                with lock:
+                    recent = [c for c in commands if c[0] > time.monotonic() - 1.5]
+                if time.monotonic() - marks["killed"] > 2.0 and recent and not any(c[1] or c[2] for c in recent):
+                    break
+                time.sleep(0.02)
         elif scenario == "watch":
             while time.monotonic() < deadline and _alive(node_pid):
                 time.sleep(0.02)
@@ -96,4 +109,4 @@ def _alive(pid: int) -> bool:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3])))
+    sys.exit(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else None))

@@ -39,6 +39,7 @@ def _bad_inputs(tmp_path):
         "demo": (["demo", "--tasks", "no.such:1", "--out", str(tmp_path / "demo")], "no.such"),
         "train-demo": (["train-demo", "--minutes", "-1", "--out", str(tmp_path / "train")], "--minutes"),
         "ros2-node": (["ros2-node", "--task", "x", "--rate", "500", "--loopback"], "robot.rate_hz"),
+        "sim-robot": (["sim-robot", "--task", "robot.nope"], "unknown robot task"),
     }
 
 

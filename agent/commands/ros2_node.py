@@ -57,12 +57,12 @@ def ros2_node(
         fail(f"--record {record}: already exists; a bag is never overwritten")
     console = Console(stderr=True)
     options = {**config.policy_options, **parse_pairs(policy_opt, "--policy-opt")}
-    the_policy = make_policy(policy, PolicyContext(options=options))
     transport = open_transport(robot.backend, loopback=loopback)
     recorder = camera_source = None
     try:
+        the_policy = make_policy(policy, PolicyContext(options=options, transport=transport))
         camera_source = Ros2CameraSource(robot.camera_topic, transport, max_age_s=robot.max_frame_age_s,
-                                         compressed=robot.compressed, wait_s=robot.frame_wait_s)
+                                         compressed=robot.compressed, wait_s=robot.frame_wait_s, new_only=True)
         if record is not None:
             recorder = BagRecorder(record, bag_topics(robot), {"vlagent.task": task, "vlagent.policy": policy})
 

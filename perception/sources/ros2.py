@@ -150,10 +150,12 @@ class Ros2CameraSource:
       (ROS_DOMAIN_ID, CYCLONEDDS_URI from the environment), closed by `close()`.
     max_age_s: the oldest message (s since it was received) `capture()` hands over.
     wait_s: how long `capture()` waits (s) for a young enough message before `Ros2FrameTimeout`.
+    new_only: hand each message over at most once (a control node decides once per camera frame);
+      by default a fresh frame may be handed over again.
     """
 
     def __init__(self, topic: str, transport: Any = None, max_age_s: float = 0.5, compressed: bool = False,
-                 wait_s: float = 2.0):
+                 wait_s: float = 2.0, new_only: bool = False):
         from vlagent.perception.errors import ConfigError
 
         if not (isinstance(max_age_s, (int, float)) and max_age_s > 0):
@@ -164,6 +166,7 @@ class Ros2CameraSource:
         from vlagent.actuators.ros2.transport import QOS_PRESETS, CycloneTransport
 
         self.topic, self.max_age_s, self.wait_s, self.compressed = topic, float(max_age_s), float(wait_s), compressed
+        self.new_only = new_only
         self.name = f"ros2:{topic}"
         self._cls = messages.CompressedImage if compressed else messages.Image
         self._owned = transport is None
@@ -212,6 +215,10 @@ class Ros2CameraSource:
                             f"wait_s={self.wait_s} s ({seen}; {self.received} received, {self.dropped} dropped as stale)")
                     self._cond.wait(deadline - now)
             msg, received_mono, received_wall = slot
+            if self.new_only:
+                with self._cond:
+                    if self._slot is slot:
+                        self._slot = None  # handed over: the next capture waits for a newer message
             image = decode_compressed(msg) if self.compressed else decode_image(msg)
             age = time.monotonic() - received_mono
             if age > self.max_age_s:  # went stale while decoding; look again
