@@ -15,6 +15,8 @@ DEFAULT_SCROLL_AMOUNT = 0.5  # screens, when a Scroll gives no amount
 
 _POINT_FIELDS = {
     "tap": (("x", "y"),),
+    "click": (("x", "y"),),
+    "hover": (("x", "y"),),
     "double_tap": (("x", "y"),),
     "long_press": (("x", "y"),),
     "scroll": (("x", "y"),),

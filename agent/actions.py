@@ -240,6 +240,21 @@ class Finish(_ActionBase):
     reason: Text | None = None
 
 
+class Click(_Point):
+    """A mouse click at (x, y) frame px: `button` left, right or middle, `clicks` 1-3 (desktop only;
+    on a phone a tap is the click, and `click` is refused)."""
+
+    type: Literal["click"] = "click"
+    button: Literal["left", "right", "middle"] = "left"
+    clicks: Annotated[int, Field(ge=1, le=3)] = 1
+
+
+class Hover(_Point):
+    """Move the pointer to (x, y) frame px without pressing (desktop only)."""
+
+    type: Literal["hover"] = "hover"
+
+
 class Twist(_ActionBase):
     """Drive the base: `linear` m/s forward, `angular` rad/s counter-clockwise, for `seconds`."""
 
@@ -267,13 +282,16 @@ class Stop(_ActionBase):
 
 Action = Annotated[
     Tap | DoubleTap | LongPress | Swipe | Scroll | Drag | TypeText | KeyPress | OpenApp | Wait
-    | Answer | Finish | Twist | NavigateTo | Stop,
+    | Answer | Finish | Twist | NavigateTo | Stop | Click | Hover,
     Field(discriminator="type"),
 ]
 
 PHONE_ACTION_TYPES = (Tap, DoubleTap, LongPress, Swipe, Scroll, Drag, TypeText, KeyPress, OpenApp, Wait, Answer, Finish)
 ROBOT_ACTION_TYPES = (Twist, NavigateTo, Stop, Wait, Answer, Finish)
-ACTION_TYPES = {cls.model_fields["type"].default: cls for cls in (*PHONE_ACTION_TYPES, Twist, NavigateTo, Stop)}
+DESKTOP_ACTION_TYPES = (Tap, Click, DoubleTap, LongPress, Hover, Swipe, Scroll, Drag, TypeText, KeyPress, Wait, Answer,
+                        Finish)
+ACTION_TYPES = {cls.model_fields["type"].default: cls
+                for cls in (*PHONE_ACTION_TYPES, Twist, NavigateTo, Stop, Click, Hover)}
 
 _ADAPTER: TypeAdapter = TypeAdapter(Action)
 

@@ -27,6 +27,7 @@ from vlagent.perception.errors import VlagentError
 ENVS: dict[str, str] = {
     "sim-phone": "vlagent.agent.envs:open_sim_phone",
     "adb": "vlagent.agent.adb_env:open_adb",
+    "desktop": "vlagent.agent.desktop_env:open_desktop",
 }
 
 POLICIES: dict[str, str] = {
@@ -41,12 +42,14 @@ SOURCES: dict[str, str] = {
     "sim-phone": "vlagent.perception.sources.sim:SimSource",
     "adb": "vlagent.perception.sources.adb:AdbSource",
     "ros2-camera": "vlagent.perception.sources.ros2:Ros2CameraSource",
+    "desktop": "vlagent.perception.sources.screen:ScreenSource",
 }
 
 ACTUATORS: dict[str, str] = {
     "sim-phone": "vlagent.actuators.sim:SimActuator",
     "adb": "vlagent.actuators.adb:AdbActuator",
     "ros2": "vlagent.actuators.ros2.actuator:Ros2Actuator",
+    "desktop": "vlagent.actuators.desktop:DesktopActuator",
 }
 
 

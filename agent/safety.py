@@ -38,6 +38,7 @@ from typing import Any, Literal
 from vlagent.agent.action_map import scroll_stroke
 from vlagent.agent.actions import (
     Action,
+    Click,
     DoubleTap,
     Drag,
     LongPress,
@@ -192,7 +193,7 @@ def tap_target_text(frame: Frame, x: float, y: float, nearby_px: float) -> list[
 def touch_points(action: Action, frame_size: tuple[float, float]) -> list[tuple[str, float, float]]:
     """Where `action` touches the screen, as (role, x, y) in frame px: the point of a tap,
     double tap or long press; the start and end of a swipe, drag or scroll; [] otherwise."""
-    if isinstance(action, (Tap, DoubleTap, LongPress)):
+    if isinstance(action, (Tap, DoubleTap, LongPress, Click)):
         return [("tap", action.x, action.y)]
     if isinstance(action, (Swipe, Drag)):
         return [(f"{action.type} start", action.x1, action.y1), (f"{action.type} end", action.x2, action.y2)]

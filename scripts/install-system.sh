@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # Add a package here when a landed feature needs it (adb, xvfb, chromium, ...).
-PACKAGES=(adb chromium libosmesa6)
+PACKAGES=(adb chromium libosmesa6 xvfb xclip xauth scrot)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -28,6 +28,8 @@ from vlagent.agent.actions import (
 
 EXAMPLES = [
     {"type": "tap", "x": 10, "y": 20},
+    {"type": "click", "x": 10, "y": 20, "button": "right", "clicks": 1},
+    {"type": "hover", "x": 11, "y": 21},
     {"type": "double_tap", "x": 1.5, "y": 2.5},
     {"type": "long_press", "x": 3, "y": 4, "seconds": 1.5},
     {"type": "swipe", "x1": 0, "y1": 0, "x2": 100, "y2": 200, "seconds": 0.2},

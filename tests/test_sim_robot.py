@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-os.environ.setdefault("MUJOCO_GL", "osmesa")  # before anything imports mujoco (read once, at import)
+os.environ.setdefault("MUJOCO_GL", "osmesa")  # also set by conftest.py; read once, when mujoco is imported
 pytest.importorskip("mujoco")
 
 from vlagent.agent.actions import Finish, Twist  # noqa: E402

@@ -57,6 +57,11 @@ class RobotSim:
     def __init__(self, spec: WorldSpec, width: int = 320, height: int = 240, limits: BaseLimits | None = None):
         if "mujoco" not in sys.modules:
             os.environ.setdefault("MUJOCO_GL", "osmesa")  # read once, when mujoco is imported
+        elif not os.environ.get("MUJOCO_GL") and not os.environ.get("DISPLAY"):
+            # mujoco chose its default (GLFW, a window system) and there is none: creating a
+            # context would abort the process, so say what to do instead
+            raise RobotSimError("mujoco was imported before MUJOCO_GL was set and there is no DISPLAY; "
+                                "set MUJOCO_GL=osmesa (or egl) before mujoco is first imported")
         try:
             import mujoco
         except ImportError as error:
