@@ -113,14 +113,17 @@ def overlay_svg(step: dict) -> str:
     grounded = (step.get("grounding") or {}).get("box")
     if isinstance(grounded, list) and len(grounded) == 4:
         boxes.append(tuple(float(v) for v in grounded))
-    if kind in ("tap", "double_tap", "long_press"):
+    if kind in ("tap", "click", "double_tap", "long_press"):
         target = tapped_element(step)
         if target is not None:
             boxes.append(target)
     for x1, y1, x2, y2 in boxes:
         parts.append(f'<rect x="{x1:.1f}" y="{y1:.1f}" width="{x2 - x1:.1f}" height="{y2 - y1:.1f}" fill="none" '
                      f'stroke="{BOX_COLOR}" stroke-width="{unit * 0.6:.1f}"/>')
-    if kind in ("tap", "double_tap", "long_press"):
+    if kind == "hover":  # the pointer moved, nothing pressed: an open ring
+        parts.append(f'<circle cx="{action["x"]:.1f}" cy="{action["y"]:.1f}" r="{unit * 3:.1f}" fill="none" '
+                     f'stroke="{TAP_COLOR}" stroke-width="{unit * 0.5:.1f}"/>')
+    if kind in ("tap", "click", "double_tap", "long_press"):
         color = BLOCKED_COLOR if denied else TAP_COLOR
         x, y = action["x"], action["y"]
         parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{unit * 4:.1f}" fill="none" stroke="{color}" '

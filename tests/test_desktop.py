@@ -114,6 +114,15 @@ def test_the_agent_loop_completes_a_tk_task_through_a_downscaled_offset_capture(
     first = steps[0]
     assert first["frame_size"] == [450, 350]  # the 900x700 region at half scale
     assert first["frame_meta"]["region"] == [40, 30, 900, 700] and first["frame_meta"]["cursor"] is not None
+    # the HTML report shows a desktop episode like a phone one: every frame, the right click drawn
+    page = tmp_path / "report.html"
+    report = subprocess.run([sys.executable, "-m", "vlagent.agent.cli", "report", str(episode), "-o", str(page)],
+                            env=xvfb, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    html_text = page.read_text(encoding="utf-8")
+    assert html_text.count('src="data:image/jpeg;base64,') == len(steps)
+    right_click = next(s for s in steps if s["action"] and s["action"]["type"] == "click")
+    assert f'cx="{right_click["action"]["x"]:.1f}"' in html_text  # the click's overlay, in frame px
 
 
 def test_an_action_outside_the_confined_region_is_refused_and_recorded(xvfb, app, tmp_path):
