@@ -193,3 +193,24 @@ def test_click_and_hover_extend_the_one_schema_and_phones_refuse_them():
     for action in (Click(x=5, y=6, button="right"), Hover(x=3, y=4)):
         result = SimActuator(phone).execute(action, frame)
         assert not result.ok and "not a phone action" in result.message
+
+
+def test_captured_pixels_match_an_independent_grab_full_and_downscaled(xvfb, app, monkeypatch):
+    import numpy as np
+    from PIL import ImageGrab
+
+    for key in ("DISPLAY", "XAUTHORITY"):
+        monkeypatch.setenv(key, xvfb[key])
+    from vlagent.perception.sources.screen import ScreenSource
+
+    full_source, half_source = ScreenSource(1, region="40,30,900,700"), ScreenSource(1, region="40,30,900,700", scale=0.5)
+    try:
+        full, half = full_source.capture().image, half_source.capture().image
+    finally:
+        full_source.close()
+        half_source.close()
+    reference = np.asarray(ImageGrab.grab(bbox=(40, 30, 940, 730), xdisplay=xvfb["DISPLAY"]).convert("RGB"))
+    assert full.shape == (700, 900, 3) and np.array_equal(full, reference)  # RGB order, the region's pixels
+    assert half.shape == (350, 450, 3)
+    reduced = reference.reshape(350, 2, 450, 2, 3).mean(axis=(1, 3))
+    assert np.abs(half.astype(float) - reduced).mean() < 2.0  # a 2x box downscale of the same pixels

@@ -116,13 +116,23 @@ class ScreenSource:
             raise ScreenCaptureError(f"capturing {self.name} failed: {error}") from None
         captured_at = time.time()
         capture_size = (shot.width, shot.height)
-        # BGRA -> RGB by gathering three columns: one pass, faster here than a reversed-slice copy
-        image = np.frombuffer(shot.bgra, dtype=np.uint8).reshape(-1, 4)[:, [2, 1, 0]].reshape(shot.height, shot.width, 3)
         if self.scale is not None and self.scale < 1:
+            # Downscale in Pillow straight from BGRX (its raw decoder swaps channels in C); an
+            # integer factor uses reduce(), a box filter, the fastest and sharpest here.
             from PIL import Image
 
             size = (max(1, round(shot.width * self.scale)), max(1, round(shot.height * self.scale)))
-            image = np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR, reducing_gap=2.0))
+            picture = Image.frombuffer("RGB", capture_size, shot.bgra, "raw", "BGRX", 0, 1)
+            factor = shot.width // size[0]
+            if size[0] * factor == shot.width and size[1] * factor == shot.height:
+                picture = picture.reduce(factor)
+            else:
+                picture = picture.resize(size, Image.BILINEAR, reducing_gap=2.0)
+            image = np.asarray(picture)
+        else:
+            # BGRA -> RGB by gathering three columns: one pass, faster here than a reversed-slice copy
+            image = np.frombuffer(shot.bgra, dtype=np.uint8).reshape(-1, 4)[:, [2, 1, 0]].reshape(
+                shot.height, shot.width, 3)
         frame_size = (image.shape[1], image.shape[0])
         origin = (self._box["left"], self._box["top"])
         meta = {"monitor": self.monitor, "region": [origin[0], origin[1], *capture_size], "scale": self.scale or 1.0,
