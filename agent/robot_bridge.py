@@ -48,17 +48,12 @@ class BridgeOutcome:
                 "last_command": None if self.last_command is None else list(self.last_command)}
 
 
-def _stamp(m, now_s: float):
-    sec = int(now_s)
-    return m.Time(sec=sec, nanosec=min(int(round((now_s - sec) * 1e9)), 999_999_999))
-
-
 def serve_robot(task: RobotTask, transport: Any, camera_topic: str = "/camera/image_raw",
                 cmd_vel_topic: str = "/cmd_vel", stamped: bool = False, camera_hz: float = 15.0,
                 idle_s: float = 2.0, width: int = 320, height: int = 240, on_frame=None) -> BridgeOutcome:
     """Run `task` until it ends (see the module docstring); returns the judged outcome."""
     from vlagent.actuators.ros2 import messages as m
-    from vlagent.actuators.ros2.actuator import velocity_of
+    from vlagent.actuators.ros2.actuator import stamp_now, velocity_of
     from vlagent.policies.sim_truth import TRUTH_TOPIC
 
     lock = threading.Lock()
@@ -99,7 +94,7 @@ def serve_robot(task: RobotTask, transport: Any, camera_topic: str = "/camera/im
                 break
             wall = time.time()
             image = sim.render()
-            header = m.Header(stamp=_stamp(m, wall), frame_id=CAMERA_FRAME)
+            header = m.Header(stamp=stamp_now(wall), frame_id=CAMERA_FRAME)
             transport.publish(camera_topic, m.Image(header=header, height=height, width=width, encoding="rgb8",
                                                     step=width * 3, data=image.tobytes()))
             box = sim.target_box(task.target) if task.target else None

@@ -85,7 +85,7 @@ class ControlNode:
     """Run `policy` on `camera` frames for `task` and drive the base through `transport`.
 
     camera: a FrameSource whose frames carry `meta["age_s"]` (`Ros2CameraSource`); recorder: an
-    optional `BagRecorder` with the node's topics (see `bag_topics`); on_event(kind, data): an
+    optional `BagRecorder` with the node's topics (see `recorded_topics`); on_event(kind, data): an
     optional observer (called from both threads) for the CLI.
     """
 
@@ -302,7 +302,7 @@ class ControlNode:
             self._estop_subscription.close()
 
 
-def bag_topics(config: RobotConfig) -> dict[str, type]:
+def recorded_topics(config: RobotConfig) -> dict[str, type]:
     """The topics (and message classes) a node's bag records."""
     from vlagent.actuators.ros2 import messages as m
 

@@ -43,7 +43,7 @@ def ros2_node(
     from vlagent.actuators.ros2.backend import open_transport
     from vlagent.agent.registry import PolicyContext, make_policy
     from vlagent.agent.ros2_bag import BagRecorder
-    from vlagent.agent.ros2_node import ControlNode, bag_topics
+    from vlagent.agent.ros2_node import ControlNode, recorded_topics
     from vlagent.perception.sources.ros2 import Ros2CameraSource
 
     overrides = {"robot.camera_topic": camera, "robot.cmd_vel_topic": cmd_vel, "robot.rate_hz": rate,
@@ -64,7 +64,7 @@ def ros2_node(
         camera_source = Ros2CameraSource(robot.camera_topic, transport, max_age_s=robot.max_frame_age_s,
                                          compressed=robot.compressed, wait_s=robot.frame_wait_s, new_only=True)
         if record is not None:
-            recorder = BagRecorder(record, bag_topics(robot), {"vlagent.task": task, "vlagent.policy": policy})
+            recorder = BagRecorder(record, recorded_topics(robot), {"vlagent.task": task, "vlagent.policy": policy})
 
         def on_event(kind, data):
             if kind == "decision":
