@@ -31,10 +31,12 @@ from vlagent.agent.commands.replay import replay
 from vlagent.agent.commands.report import report
 from vlagent.agent.commands.ros2_node import ros2_node
 from vlagent.agent.commands.run import run
+from vlagent.agent.commands.serve import serve
 from vlagent.agent.commands.sim_device import sim_device
 from vlagent.agent.commands.sim_robot import sim_robot
 from vlagent.agent.commands.tasks import tasks
 from vlagent.agent.commands.train_demo import train_demo
+from vlagent.agent.commands.train_robot import train_robot
 from vlagent.agent.commands.version import version
 
 # The click that typer runs on: typer 0.29 vendors its own (typer._click), older ones use
@@ -70,6 +72,8 @@ COMMANDS = {
     "ground": ground,
     "demo": demo,
     "train-demo": train_demo,
+    "train-robot": train_robot,
+    "serve": serve,
     "ros2-node": ros2_node,
     "sim-robot": sim_robot,
 }

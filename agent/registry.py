@@ -10,7 +10,8 @@ Factory signatures:
   spec_argument "3" (None when absent) and options is the config's `env_options`;
 - POLICIES[name](context: PolicyContext) -> Policy; a policy may also be named by its own
   factory, "package.module:factory" (imported only when used, the working directory
-  importable), for policies outside vlagent;
+  importable), for policies outside vlagent; "remote:URL[#MODEL]" is a model policy over an
+  OpenAI-compatible server (policies.remote);
 - SOURCES / ACTUATORS[name](**options) -> FrameSource / Actuator, for composing by hand;
 - GYM_ENVS[id] is a Gymnasium entry point; `register_gym_envs()` registers them (lazily:
   nothing is imported until `gymnasium.make`), and may be called repeatedly.
@@ -112,7 +113,12 @@ def open_env(spec: str, options: dict[str, Any] | None = None) -> Any:
 
 
 def make_policy(name: str, context: PolicyContext) -> Any:
-    """The policy registered as `name`, or made by the factory `name` = "package.module:factory"."""
+    """The policy registered as `name`, a remote model ("remote:URL[#MODEL]", policies.remote), or
+    made by the factory `name` = "package.module:factory"."""
+    if name.startswith("remote:"):
+        from vlagent.policies.remote import from_spec
+
+        return from_spec(name, context)
     if name not in POLICIES and ":" in name:
         # Like uvicorn's "module:app": the working directory is importable, so a user's own
         # policy module next to them works from the `vlagent` script too.

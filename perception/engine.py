@@ -101,14 +101,47 @@ class Engine:
             raise EngineError(f"{len(prompts)} prompts but {len(images)} image lists and {len(videos)} video lists")
 
         timings: dict[str, Any] = {}
+        rows, logits, state, mask = self._start(prompts, images, videos, self.processor, timings)
+        padded = bool((mask == 0).any())
+        new, texts, reasons = self._decode(logits, state, mask if padded else None, params, seed,
+                                           max_new_tokens, ignore_eos, stream, timings)
+        return [Generation(new[b], texts[b], len(rows[b]), reasons[b], timings) for b in range(len(rows))]
+
+    def prepare(self, prompts: Sequence[str], images: Sequence[Sequence], videos: Sequence[Sequence] | None = None,
+                processor: ImageProcessor | None = None) -> Prepared:
+        """Everything before the model runs: pixels, token rows, padding and M-RoPE positions.
+        Pure numpy and tokenizers (no backend call), so a server can prepare requests on other
+        threads while the backend decodes; `processor` overrides the engine's pixel limits."""
         start = time.perf_counter()
-        rows, image_input, video_input = self._prepare(prompts, images, videos)
+        videos = videos if videos is not None else [()] * len(prompts)
+        rows, image_input, video_input = self._prepare(prompts, images, videos, processor)
         ids, mask = _left_pad(rows, pad_id=self.config.pad_token_id or 0)
         grids = [None if v is None else v.grid_thw for v in (image_input, video_input)]
         c = self.config
         positions, deltas = get_rope_index(ids, grids[0], grids[1], mask, spatial_merge_size=c.vision.spatial_merge_size,
                                            image_token_id=c.image_token_id, video_token_id=c.video_token_id)
-        timings["preprocess"] = _since(start)
+        return Prepared(rows, image_input, video_input, ids, mask, positions, deltas, _since(start))
+
+    def prefill(self, prompt: str, images: Sequence = (), videos: Sequence = (), processor: ImageProcessor | None = None,
+                prepared: Prepared | None = None) -> tuple[np.ndarray, Any, int, dict[str, float]]:
+        """Encode and prefill one prompt (prepared here, or by `prepare` beforehand): (next-token
+        logits [vocab], the backend's decode state, prompt tokens, timings in s). For a
+        scheduler that decodes many sequences together."""
+        timings: dict[str, Any] = {}
+        prepared = prepared or self.prepare([prompt], [images], [videos], processor)
+        logits, state = self._prefill(prepared, timings)
+        return logits[0], state, len(prepared.rows[0]), timings
+
+    def _start(self, prompts, images, videos, processor, timings):
+        """Token rows, last-position logits [B, vocab], the decode state and the padding mask."""
+        prepared = self.prepare(prompts, images, videos, processor)
+        logits, state = self._prefill(prepared, timings)
+        return prepared.rows, logits, state, prepared.mask
+
+    def _prefill(self, prepared: Prepared, timings: dict) -> tuple[np.ndarray, Any]:
+        image_input, video_input, ids, mask = prepared.image_input, prepared.video_input, prepared.ids, prepared.mask
+        positions, deltas = prepared.positions, prepared.deltas
+        timings["preprocess"] = prepared.seconds
 
         start = time.perf_counter()
         features = [None if v is None else self.backend.encode(v.pixel_values, v.grid_thw) for v in (image_input, video_input)]
@@ -118,10 +151,7 @@ class Engine:
         padded = bool((mask == 0).any())
         logits, state = self.backend.prefill(ids, positions, deltas, features[0], features[1], mask if padded else None)
         timings["prefill"] = _since(start)
-
-        new, texts, reasons = self._decode(logits, state, mask if padded else None, params, seed,
-                                           max_new_tokens, ignore_eos, stream, timings)
-        return [Generation(new[b], texts[b], len(rows[b]), reasons[b], timings) for b in range(len(rows))]
+        return logits, state
 
     def _decode(self, logits, state, mask, params, seed, max_new_tokens, ignore_eos, stream, timings):
         """Choose, stream and feed back tokens until every row stops; per-row ids, text, reason."""
@@ -153,18 +183,35 @@ class Engine:
             logits, state = self.backend.decode(state, last, mask)
             timings["decode"].append(_since(start))
 
-    def _prepare(self, prompts, images, videos):
+    def _prepare(self, prompts, images, videos, processor=None):
         """Token rows with pads expanded, and all images / videos of the batch in prompt order."""
+        processor = processor or self.processor
         rows, image_items, video_items = [], [], []
         for prompt, prompt_images, prompt_videos in zip(prompts, images, videos, strict=True):
-            these_images = [self.processor.preprocess_image(image) for image in prompt_images]
-            these_videos = [self.processor.preprocess_video(frames) for frames in prompt_videos]
+            these_images = [processor.preprocess_image(image) for image in prompt_images]
+            these_videos = [processor.preprocess_video(frames) for frames in prompt_videos]
             text = expand_vision_pads(prompt, [v.num_tokens for v in these_images], [v.num_tokens for v in these_videos])
             rows.append(self.tokenizer.encode(text))
             image_items += these_images
             video_items += these_videos
         join = lambda items: VisionInput.concat(items) if items else None  # noqa: E731
         return rows, join(image_items), join(video_items)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Prompts ready for the backend (`Engine.prepare`): token rows (pads expanded), the batch's
+    vision inputs, left-padded ids and mask [B, L], M-RoPE positions [3, B, L] and deltas [B, 1],
+    and the seconds it took."""
+
+    rows: list[list[int]]
+    image_input: VisionInput | None
+    video_input: VisionInput | None
+    ids: np.ndarray
+    mask: np.ndarray
+    positions: np.ndarray
+    deltas: np.ndarray
+    seconds: float
 
 
 def _left_pad(rows: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

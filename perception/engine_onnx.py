@@ -17,6 +17,7 @@ used with the options below; the cache then stays in host memory and is copied p
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -254,6 +255,26 @@ class OnnxBackend:
         for name in outputs:
             binding.bind_ortvalue_output(name, ort.OrtValue.ortvalue_from_numpy(step_out[name]))
         state.binding, state.step_inputs, state.step_outputs = binding, step_in, step_out
+
+    def gather_rows(self, rows: Sequence[tuple[DecodeState, int]]) -> DecodeState:
+        """A new state whose row j is row `rows[j][1]` of `rows[j][0]`: how a batching scheduler
+        adds sequences to a running batch and drops finished ones between decode steps.
+
+        Each row's real cache slots (mask 1) are packed to the front; attention does not depend
+        on where a key sits (keys carry their rotary position already, and the next position
+        is `valid + rope_delta` per row), so packing changes no logit, and rows of different
+        lengths share one cache whose length is the longest row's."""
+        valid = np.array([state.valid[row] for state, row in rows], np.int64)
+        length = int(valid.max()) if len(valid) else 0
+        deltas = np.array([state.rope_deltas[row, 0] for state, row in rows], np.int64).reshape(-1, 1)
+        out = self._new_state(len(rows), length + self.headroom, deltas)
+        for j, (state, row) in enumerate(rows):
+            slots = np.flatnonzero(state.mask[row, :state.length])
+            for old, new in zip(state.keys + state.values, out.keys + out.values, strict=True):
+                new[j, :, :len(slots)] = old[row, :, slots].transpose(1, 0, 2)
+            out.mask[j, :len(slots)] = 1
+        out.length, out.valid = length, valid
+        return out
 
     def _grow(self, state: DecodeState) -> DecodeState:
         """A state with `headroom` more slots holding the same cache (one copy per growth)."""

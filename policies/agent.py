@@ -1,7 +1,7 @@
 """The agent policy: screenshot + task + action history in, one action-grammar line out.
 
-Each step renders `policies.prompts.agent_prompt(instruction, history)` with the frame as the
-one image, generates greedily, and parses the answer with
+Each step sends `policies.prompts.agent_messages(instruction, history)` with the frame as the
+one image to the model (a local engine or a remote server, `policies.completion`), greedily, and parses the answer with
 `policies.action_grammar.parse_action_line` into an Action in frame px (box centre for taps).
 History lines are the previous actions in `history_line` form (taps by label, no boxes).
 
@@ -19,8 +19,9 @@ from vlagent.agent.actions import Action
 from vlagent.agent.interfaces import Decision, Observation
 from vlagent.perception.coords import apply_box, norm1000_to_image
 from vlagent.policies.action_grammar import ActionGrammarError, history_line, parse_action_line
+from vlagent.policies.completion import complete
 from vlagent.policies.grounding import RETRY_TEMPERATURE, generation_timings
-from vlagent.policies.prompts import agent_prompt
+from vlagent.policies.prompts import agent_messages
 
 AGENT_MAX_NEW_TOKENS = 64
 
@@ -60,12 +61,12 @@ class AgentPolicy:
     def act(self, observation: Observation, history: list[Decision]) -> Decision:
         started = time.perf_counter()
         frame = observation.frame
-        prompt = agent_prompt(observation.instruction, history_lines(history))
+        messages = agent_messages(observation.instruction, history_lines(history))
         self._attempts += 1
         sample = observation.retry  # a retry at the same step, never mere feedback
-        generation = self.engine.generate(prompt, images=[frame.image], max_new_tokens=self.max_new_tokens,
-                                          do_sample=sample, temperature=self.retry_temperature if sample else 1.0,
-                                          seed=self.seed * 100_003 + self._attempts if sample else None)
+        generation = complete(self.engine, messages, [frame.image], self.max_new_tokens, do_sample=sample,
+                              temperature=self.retry_temperature if sample else 1.0,
+                              seed=self.seed * 100_003 + self._attempts if sample else None)
         parsed = parse_action_line(generation.text, frame.size)  # ActionGrammarError -> the loop retries
         timings = generation_timings(generation.timings, time.perf_counter() - started)
         grounding = None

@@ -1,6 +1,7 @@
 """Grounding: find a named target in an image and act on its box centre.
 
-`ground(engine, image, query)` prompts the model with `policies.prompts.grounding_prompt`
+`ground(engine, image, query)` prompts the model (a local engine or a remote server,
+`policies.completion`) with `policies.prompts.grounding_messages`
 (the query before the image), parses the answer's box tokens with
 `perception.grounding.parse_groundings` and maps the first box from norm-1000 to px of the
 image it saw. The model sees the whole image resized (smart-resize keeps the content, only
@@ -25,7 +26,8 @@ from vlagent.agent.errors import PolicyOutputError
 from vlagent.agent.interfaces import Decision, Observation
 from vlagent.perception.coords import Box, apply_box, clamp_point, norm1000_to_image
 from vlagent.perception.grounding import GroundingParseError, parse_groundings
-from vlagent.policies.prompts import PromptError, grounding_prompt
+from vlagent.policies.completion import complete
+from vlagent.policies.prompts import PromptError, grounding_messages
 
 GROUND_MAX_NEW_TOKENS = 48  # a label of ~20 tokens plus a box of ~15
 RETRY_TEMPERATURE = 0.8  # sampling temperature of a retry after unparseable output
@@ -59,11 +61,9 @@ class GroundResult:
 
 
 def generation_timings(timings: dict, total: float) -> dict[str, float]:
-    """Flatten an engine Generation's timings (decode is one entry per step) into seconds per stage."""
-    decode = float(sum(timings.get("decode", ())))
-    vision, prefill = float(timings.get("vision", 0.0)), float(timings.get("prefill", 0.0))
-    return {"preprocess": float(timings.get("preprocess", 0.0)), "vision": vision, "prefill": prefill,
-            "decode": decode, "model": vision + prefill + decode, "total": total}
+    """Stage timings of a completion (`policies.completion`) plus the policy call's `total` (s)."""
+    return {"preprocess": 0.0, "vision": 0.0, "prefill": 0.0, "decode": 0.0, "model": 0.0,
+            **{k: float(v) for k, v in timings.items() if k != "total"}, "total": total}
 
 
 def interpret(raw_text: str, image_size: tuple[int, int], timings: dict[str, float] | None = None) -> GroundResult:
@@ -91,12 +91,11 @@ def ground(engine, image: np.ndarray, query: str, max_new_tokens: int = GROUND_M
     Boxes are returned in norm-1000 and in image px. Raises GroundingOutputError when the
     answer holds no box, PromptError for an empty query."""
     started = time.perf_counter()
-    prompt = grounding_prompt(query)
     sample = {"do_sample": True, "temperature": temperature, "seed": seed} if temperature else {}
-    generation = engine.generate(prompt, images=[image], max_new_tokens=max_new_tokens, **sample)
+    completion = complete(engine, grounding_messages(query), [image], max_new_tokens, **sample)
     height, width = image.shape[:2]
-    timings = generation_timings(generation.timings, time.perf_counter() - started)
-    return interpret(generation.text, (width, height), timings)
+    timings = generation_timings(completion.timings, time.perf_counter() - started)
+    return interpret(completion.text, (width, height), timings)
 
 
 def target_of(instruction: str) -> tuple[str, bool]:
@@ -150,11 +149,14 @@ NOT_VISIBLE = "not visible"  # what a grounding model answers for a target that 
 class ModelGrounder:
     """`policies.servo.Grounder` on the grounding model: the box in frame px (the image is the
     frame), None when the model answers that the target is not visible; any other answer
-    without a box raises GroundingOutputError (the caller's retry path)."""
+    without a box raises GroundingOutputError (the caller's retry path). After each call,
+    `last_text` is the model's answer and `last_timings` its stage timings (s)."""
 
     def __init__(self, engine, max_new_tokens: int = GROUND_MAX_NEW_TOKENS):
         self.engine, self.max_new_tokens = engine, max_new_tokens
         self.last: GroundResult | None = None
+        self.last_text: str | None = None
+        self.last_timings: dict[str, float] = {}
 
     @classmethod
     def open(cls, options: dict) -> "ModelGrounder":
@@ -168,10 +170,11 @@ class ModelGrounder:
         try:
             self.last = ground(self.engine, frame.image, label, self.max_new_tokens)
         except GroundingOutputError as error:
+            self.last, self.last_text, self.last_timings = None, error.raw_text, dict(error.timings)
             if NOT_VISIBLE in error.raw_text.lower():
-                self.last = None
                 return None
             raise
+        self.last_text, self.last_timings = self.last.raw_text, dict(self.last.timings)
         return self.last.box_px
 
 

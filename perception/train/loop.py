@@ -93,8 +93,9 @@ class Sampler:
         samples, targets = [], []
         for _ in range(n):
             if self.actions and self.rng.random() < self.share:
-                samples.append(self.rng.choice(self.actions))
-                targets.append(None)
+                sample = self.rng.choice(self.actions)
+                samples.append(sample)
+                targets.append(sample.context)
             elif weighted:
                 (screen, target), = self.rng.choices(self.pairs, cum_weights=self.cum)
                 samples.append(grounding_sample(screen, target))
@@ -129,7 +130,15 @@ def build_actions(processor, seeds, log, detour_seeds=(), workers: int = 1) -> l
 
 
 def load_weights(trainer: TrainModel, path: Path, log) -> None:
-    """Start from the weights of an earlier run (its state.pt), not its optimiser or schedule."""
+    """Start from the weights of an earlier run (its state.pt), not its optimiser or schedule, or
+    from an exported fp32 package (a directory: `from_package.load_package_model`, parity-checked;
+    the dense heads then start fresh)."""
+    if path.is_dir():
+        from vlagent.perception.train.from_package import load_package_model
+
+        trainer.model.load_state_dict(load_package_model(path).state_dict())
+        log(f"initialised from the package {path}")
+        return
     state = torch.load(path, weights_only=False)
     trainer.load_state_dict(state["trainer"])
     log(f"initialised from {path} (step {state['step']}, {state['elapsed'] / 60:.1f} min)")
@@ -139,12 +148,16 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
           steps: int | None = None, resume: bool = False, eval_every_minutes: float = 5.0, eval_n: int = 50,
           checkpoint_minutes: float = 5.0, log=print, threads: int = 1,
           pool: ScreenPool | None = None, eval_samples: list[Sample] | None = None,
-          init_from: str | Path | None = None, workers: int = 2) -> dict:
+          init_from: str | Path | None = None, workers: int = 2, extra_samples: list[Sample] | None = None,
+          evaluator=None) -> dict:
     """Train until `minutes` of training time or `steps` steps; returns the last evaluation.
 
     `pool` / `eval_samples` replace the sim screens and held-out queries (the ladder's synthetic rungs).
-    `init_from`: an earlier run's state.pt whose weights this run starts from (a second stage
-    with its own schedule). `workers` processes render the pool and trajectories before training.
+    `init_from`: an earlier run's state.pt, or an fp32 package directory, whose weights this run
+    starts from (a second stage with its own schedule). `workers` processes render the pool and
+    trajectories before training. `extra_samples` replace the oracle next-action samples (drawn
+    with share `recipe.action_share`, no dense targets); `evaluator(generate) -> figures`
+    replaces the in-loop held-out evaluation.
     """
     recipe = recipe or Recipe()
     if minutes is None and steps is None:
@@ -159,8 +172,11 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
     if pool is None:
         pool = ScreenPool.build(range(recipe.train_screens), processor, out / "pool", log, workers=workers)
     log(f"{len(pool)} training screens")
-    actions = build_actions(processor, range(recipe.action_seeds), log, range(recipe.detour_seeds),
-                            workers) if recipe.action_share > 0 else []
+    if extra_samples is not None:
+        actions = extra_samples
+    else:
+        actions = build_actions(processor, range(recipe.action_seeds), log, range(recipe.detour_seeds),
+                                workers) if recipe.action_share > 0 else []
     model = Qwen2VL(model_config(recipe, tokenizer))
     if recipe.abs_pos_init == "sinusoid":
         sinusoid_abs_pos(model)
@@ -179,7 +195,9 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
         log(f"resumed at step {step}, {elapsed / 60:.1f} min")
     sampler = Sampler(pool, actions, recipe.action_share, rng, recipe.nav_weight)
     pad_id = tokenizer.token_id(ENDOFTEXT)
-    eval_set = eval_samples if eval_samples is not None else held_out_grounding(eval_n, processor) if eval_n else []
+    if evaluator is None:
+        eval_set = eval_samples if eval_samples is not None else held_out_grounding(eval_n, processor) if eval_n else []
+        evaluator = (lambda generate: evaluate(generate, eval_set)) if eval_set else None
     curve = (out / "curve.jsonl").open("a")
     budget = None if minutes is None else minutes * 60
     last_ckpt = last_eval = elapsed
@@ -191,7 +209,7 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
 
     def run_eval():
         model.eval()
-        figures = evaluate(torch_generator(model, tokenizer, processor), eval_set)
+        figures = evaluator(torch_generator(model, tokenizer, processor))
         model.train()
         row = {"step": step, "minutes": round(elapsed / 60, 2), "eval": figures}
         curve.write(json.dumps(row) + "\n")
@@ -231,11 +249,11 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
         if elapsed - last_ckpt >= checkpoint_minutes * 60:
             save_state()
             last_ckpt = elapsed
-        if eval_set and elapsed - last_eval >= eval_every_minutes * 60:
+        if evaluator and elapsed - last_eval >= eval_every_minutes * 60:
             result = run_eval()
             last_eval = elapsed
     save_state()
-    if eval_set and (last_eval < elapsed or not result):
+    if evaluator and (last_eval < elapsed or not result):
         result = run_eval()
     model.eval()
     save_checkpoint(model, tokenizer, recipe, out / "checkpoint")

@@ -48,6 +48,12 @@ class Sample:
     prompt: str  # rendered chat with one image pad, ending with the assistant turn opening
     answer: str  # without the closing <|im_end|>
     target: Target | None = None  # the grounded element, for grounding samples
+    # for a query whose object is absent: the image's targets, so the dense heads learn what is
+    # there and that no token is the queried one (batch.token_targets with target ABSENT)
+    context: list[Target] | None = None
+
+
+ABSENT = Target("", (0, 0, 0, 0), (0, 0, 0, 0))  # the `target` of a query for an object not in the image
 
 
 def box_text(label: str, box) -> str:

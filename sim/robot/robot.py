@@ -138,18 +138,42 @@ class RobotSim:
     def target_box(self, name: str) -> tuple[float, float, float, float] | None:
         """The visible bounds of object `name` in frame px (x1, y1, x2, y2), or None if not visible."""
         try:
-            geom_id = self.model.geom(name).id
+            self.model.geom(name)
         except KeyError:
             return None
+        return self.visible_boxes((name,)).get(name)
+
+    def visible_boxes(self, names: tuple[str, ...] | None = None, min_px: int = MIN_VISIBLE_PX
+                      ) -> dict[str, tuple[float, float, float, float]]:
+        """{object name: visible bounds in frame px} for the objects (default: all of them)
+        showing at least `min_px` frame px, from one segmentation rendering (occlusion included)."""
+        names = tuple(o.name for o in self.spec.objects) if names is None else names
         self._segmenter.update_scene(self.data, camera="front")
         segmentation = self._segmenter.render()
-        mask = (segmentation[..., 0] == geom_id) & (segmentation[..., 1] == int(self._mujoco.mjtObj.mjOBJ_GEOM))
+        geoms = segmentation[..., 0][segmentation[..., 1] == int(self._mujoco.mjtObj.mjOBJ_GEOM)]
+        ids = segmentation[..., 0]
+        is_geom = segmentation[..., 1] == int(self._mujoco.mjtObj.mjOBJ_GEOM)
         k = self._truth_scale
-        if int(mask.sum()) * k * k < MIN_VISIBLE_PX:
-            return None
-        ys, xs = np.nonzero(mask)
-        return (float(xs.min() * k), float(ys.min() * k), float(min(self.width, (xs.max() + 1) * k)),
-                float(min(self.height, (ys.max() + 1) * k)))
+        out = {}
+        present = set(np.unique(geoms).tolist())
+        for name in names:
+            geom_id = self.model.geom(name).id
+            if geom_id not in present:
+                continue
+            mask = (ids == geom_id) & is_geom
+            if int(mask.sum()) * k * k < min_px:
+                continue
+            ys, xs = np.nonzero(mask)
+            out[name] = (float(xs.min() * k), float(ys.min() * k), float(min(self.width, (xs.max() + 1) * k)),
+                         float(min(self.height, (ys.max() + 1) * k)))
+        return out
+
+    def place(self, x: float, y: float, yaw: float) -> None:
+        """Put the robot at (x m, y m, yaw rad), at rest (for rendering training views; no physics)."""
+        self.data.qpos[:3] = (x, y, yaw)
+        self.data.qvel[:] = 0.0
+        self._velocity = (0.0, 0.0)
+        self._mujoco.mj_forward(self.model, self.data)
 
     def pose(self) -> tuple[float, float, float]:
         """(x m, y m, yaw rad in -pi..pi)."""

@@ -1,0 +1,133 @@
+"""`vlagent serve` throughput: generated tokens per second over all clients at 1, 2, 4 and 8 clients.
+
+One server process (the shipped model, ONNX engine, one intra-op thread, continuous batching),
+then for each client count that many threads, each with its own `openai` client, sending
+streaming-off chat requests back to back for `--seconds`: one phone screenshot (data URL,
+112 visual tokens) and a grounding query, `ignore_eos` with `--tokens` new tokens each, so every
+request does the same work. Side by side in one run: the ratio of each row to one client. Also
+reported: requests/s, mean latency per request and the mean decode batch (the server's
+decode rows / steps from /metrics). Rewrites the "## Serving" section of docs/PERFORMANCE.md.
+
+    python bench/serve.py [--seconds 20] [--tokens 64] [--clients 1,2,4,8] [--model PACKAGE] [--no-write]
+
+`--model` serves another package (e.g. the Qwen2-VL-2B-shape int8 package bench/engine.py builds),
+where decoding is memory-bound and batching is the throughput lever.
+"""
+
+import argparse
+import os
+import platform
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTION = "## Serving"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _metric(url: str, name: str) -> float:
+    for line in urllib.request.urlopen(url + "/metrics", timeout=30).read().decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def run_clients(url: str, clients: int, seconds: float, tokens: int, messages: list) -> dict:
+    from openai import OpenAI
+
+    done_tokens, done_requests, latencies = [0] * clients, [0] * clients, [[] for _ in range(clients)]
+    barrier = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def client(i: int) -> None:
+        api = OpenAI(base_url=url + "/v1", api_key="bench", max_retries=0, timeout=120)
+        barrier.wait()
+        while time.perf_counter() < stop_at[0]:
+            started = time.perf_counter()
+            answer = api.chat.completions.create(model="vlagent-demo", messages=messages, max_tokens=tokens,
+                                                 temperature=0, extra_body={"ignore_eos": True})
+            if time.perf_counter() > stop_at[0]:
+                break  # only whole requests inside the window count
+            done_tokens[i] += answer.usage.completion_tokens
+            done_requests[i] += 1
+            latencies[i].append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    steps0, rows0 = _metric(url, "vlagent_decode_steps_total"), _metric(url, "vlagent_decode_rows_total")
+    stop_at[0] = time.perf_counter() + seconds
+    barrier.wait()
+    for t in threads:
+        t.join()
+    steps = _metric(url, "vlagent_decode_steps_total") - steps0
+    rows = _metric(url, "vlagent_decode_rows_total") - rows0
+    every = [x for per in latencies for x in per]
+    return {"clients": clients, "tokens_per_s": sum(done_tokens) / seconds, "requests_per_s": sum(done_requests) / seconds,
+            "latency_s": sum(every) / len(every) if every else float("nan"), "batch": rows / steps if steps else 0.0}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--tokens", type=int, default=64)
+    ap.add_argument("--clients", default="1,2,4,8")
+    ap.add_argument("--model", default=None, help="an exported package (default: the shipped demo model)")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    from vlagent.policies.remote import image_data_url
+    from vlagent.sim.phone import Phone
+
+    messages = [{"role": "user", "content": [{"type": "text", "text": "Find Settings"},
+                                             {"type": "image_url", "image_url": {"url": image_data_url(Phone(seed=0).render())}}]}]
+    port = _free_port()
+    served = [args.model, "--served-model-name", "vlagent-demo"] if args.model else []
+    server = subprocess.Popen([sys.executable, "-m", "vlagent.agent.cli", "serve", *served, "--port", str(port),
+                               "--threads", "1"],
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(url + "/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        run_clients(url, 1, 3.0, args.tokens, messages)  # warm-up
+        rows = [run_clients(url, int(n), args.seconds, args.tokens, messages) for n in args.clients.split(",")]
+    finally:
+        server.terminate()
+        server.wait(20)
+    base = rows[0]["tokens_per_s"]
+    which = f"the package {args.model}" if args.model else "the shipped model"
+    lines = [SECTION, "", f"`vlagent serve` with {which} (ONNX engine, one intra-op thread, continuous "
+             f"batching up to 8), clients sending back-to-back requests: one 1080x2400 screenshot (112 visual "
+             f"tokens) + a grounding query, {args.tokens} new tokens each (`ignore_eos`), {args.seconds:g} s per row. "
+             f"Machine: {platform.machine()}, {os.cpu_count()} cores. Reproduce: `python bench/serve.py "
+             f"--seconds {args.seconds:g} --tokens {args.tokens}`.", "",
+             "| clients | tokens/s (all clients) | vs 1 client | requests/s | mean latency s | mean decode batch |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['clients']} | {r['tokens_per_s']:.0f} | {r['tokens_per_s'] / base:.2f}x | "
+                     f"{r['requests_per_s']:.2f} | {r['latency_s']:.2f} | {r['batch']:.2f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if not args.no_write:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from perf_doc import write_section
+
+        write_section(text, SECTION)
+
+
+if __name__ == "__main__":
+    main()
