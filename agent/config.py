@@ -93,6 +93,9 @@ class RobotConfig(_Strict):
     text_topic: str = Field("/vlagent/model_text", min_length=1, description="std_msgs/String, the model's text")
     decision_topic: str = Field("/vlagent/decision", min_length=1,
                                 description="geometry_msgs/TwistStamped, each decision as decided (before ramping)")
+    info_topic: str = Field("/vlagent/decision_info", min_length=1,
+                            description="std_msgs/String, one JSON per decision: step, action, frame stamp and age, "
+                                        "the policy's grounding and stage timings (ms)")
     backend: Literal["auto", "cyclonedds", "rclpy"] = "auto"
     rate_hz: float = Field(20.0, ge=1, le=100, description="control loop rate")
     ttl_s: float = Field(0.5, gt=0, le=10, description="longest a decision is re-sent, seconds")

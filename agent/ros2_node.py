@@ -24,6 +24,7 @@ after it and before the next frame), every cmd_vel message sent, the model text,
 e-stop changes and the task.
 """
 
+import json
 import logging
 import math
 import threading
@@ -158,6 +159,19 @@ class ControlNode:
             self.transport.publish(self.config.decision_topic, stamped)
             self._record(self.config.decision_topic, stamped)
 
+    def _publish_info(self, decision: Decision, step: int, frame: Any, message: Any, decided_s: float) -> None:
+        stamp = getattr(getattr(message, "header", None), "stamp", None)
+        info = {"step": step, "action": decision.action.model_dump(mode="json"), "thought": decision.thought,
+                "frame_stamp_ns": None if stamp is None else int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec),
+                "frame_age_ms": round(1000 * float(frame.meta.get("age_s", 0.0)), 3),
+                "frame_size": [int(frame.image.shape[1]), int(frame.image.shape[0])],
+                "grounding": decision.grounding,
+                "timings_ms": {"decide": round(1000 * decided_s, 3),
+                               **{k: round(1000 * float(v), 3) for k, v in (decision.timings or {}).items()}}}
+        msg = self._msgs.String(data=json.dumps(info))
+        self.transport.publish(self.config.info_topic, msg)
+        self._record(self.config.info_topic, msg)
+
     def _apply(self, decision: Decision, frame_at: float) -> bool:
         """Make `decision` the current command; False when it ends the node."""
         action, now = decision.action, time.monotonic()
@@ -212,11 +226,14 @@ class ControlNode:
                 observation = Observation(frame=frame, instruction=self.task, step=len(history),
                                           feedback=feedback, retry=retry)
                 try:
+                    asked = time.perf_counter()
                     decision = self.policy.act(observation, history)
+                    decided_s = time.perf_counter() - asked
                     if self._done.is_set():
                         return  # the node ended while the policy thought: act on nothing
                     history.append(decision)
                     self.summary.decisions += 1
+                    self._publish_info(decision, len(history) - 1, frame, message, decided_s)
                     self._event("decision", step=len(history) - 1, action=action_to_json(decision.action),
                                 text=decision.raw_text)
                     if not self._apply(decision, frame_at):
@@ -312,5 +329,6 @@ def recorded_topics(config: RobotConfig) -> dict[str, type]:
         config.cmd_vel_topic: m.TwistStamped if config.stamped else m.Twist,
         config.text_topic: m.String,
         config.decision_topic: m.TwistStamped,
+        config.info_topic: m.String,
         config.estop_topic: m.Bool,
     }

@@ -12,7 +12,8 @@ frame through a `Grounder` (`ground(frame, label) -> box in frame px | None`), t
 - **box lost** (never seen, or gone): rotate in place at `search_angular` toward where the box was
   last seen (counter-clockwise when never seen) for at most `search_seconds`, then
   `Finish(failure, "<target> not visible")`: a target that is absent ends the task stopped, never
-  wandering. A box that reappears resumes servoing and resets the search clock.
+  wandering. A box that reappears in `confirm_frames` decisions in a row resumes servoing and
+  resets the search clock (one stray box from a grounding model does not restart the search).
 
 Units: frame px, rad/s, m/s, seconds (of the frames' capture clock). Gains and limits are a
 `ServoConfig` (policy options: `--policy-opt k_angular=2.0`). Pure decision logic; the only state
@@ -51,6 +52,7 @@ class ServoConfig(BaseModel):
     face_tolerance: float = Field(0.06, gt=0, le=1, description="|x error| that counts as facing")
     search_angular: float = Field(0.7, gt=0, le=5, description="rad/s while searching")
     search_seconds: float = Field(11.0, ge=0, le=600, description="longest search before giving up")
+    confirm_frames: int = Field(2, ge=1, le=30, description="frames in a row a box must be seen in to end a search")
     hold_s: float = Field(0.5, gt=0, le=10, description="how long each Twist is meant to hold")
 
 
@@ -75,6 +77,7 @@ class ServoPolicy:
     def __init__(self, grounder: Grounder, config: ServoConfig | None = None):
         self.grounder, self.config = grounder, config or ServoConfig()
         self._search_started: float | None = None
+        self._seen_in_a_row = 0
         self._last_side = 1.0  # +1: last seen on the left (turn counter-clockwise), -1: on the right
 
     def act(self, observation: Observation, history: list[Decision]) -> Decision:
@@ -85,7 +88,12 @@ class ServoPolicy:
         now = float(frame.captured_at)
         width, height = frame.image.shape[1], frame.image.shape[0]
         grounding = None if box is None else {"label": label, "box_px": list(box)}
-        if box is None:
+        self._seen_in_a_row = 0 if box is None else self._seen_in_a_row + 1
+        if box is not None:
+            error = ((box[0] + box[2]) / 2 - width / 2) / (width / 2)
+            self._last_side = -1.0 if error > 0 else 1.0
+        searching = self._search_started is not None
+        if box is None or (searching and self._seen_in_a_row < c.confirm_frames):
             if self._search_started is None:
                 self._search_started = now
             if now - self._search_started >= c.search_seconds:
@@ -93,14 +101,12 @@ class ServoPolicy:
             return self._decide(Twist(linear=0.0, angular=self._last_side * c.search_angular, seconds=c.hold_s),
                                 "searching", grounding)
         self._search_started = None
-        error = ((box[0] + box[2]) / 2 - width / 2) / (width / 2)
-        self._last_side = -1.0 if error > 0 else 1.0
         box_height, box_bottom = (box[3] - box[1]) / height, box[3] / height
         large = box_height >= c.stop_height or box_bottom >= c.stop_bottom
         if facing_only:
             if abs(error) <= c.face_tolerance:
                 return self._decide(Finish(status="success", reason=f"facing {label}"), "done", grounding)
-            return self._decide(Twist(linear=0.0, angular=_clamp(-c.k_angular * error, c.max_angular),
+            return self._decide(Twist(linear=0.0, angular=round(_clamp(-c.k_angular * error, c.max_angular), 4),
                                       seconds=c.hold_s), "turning", grounding)
         if large and abs(error) <= c.align_tolerance:
             return self._decide(Finish(status="success", reason=f"at {label}"), "done", grounding)
@@ -110,11 +116,16 @@ class ServoPolicy:
             closeness = max(box_height / c.stop_height,
                             (box_bottom - c.horizon) / max(c.stop_bottom - c.horizon, 1e-6))
             linear = min(c.max_linear, max(c.min_linear, c.max_linear * (1.0 - min(1.0, closeness)) * 2.0))
-        return self._decide(Twist(linear=linear, angular=angular, seconds=c.hold_s), "approaching", grounding)
+        return self._decide(Twist(linear=round(linear, 4), angular=round(angular, 4), seconds=c.hold_s), "approaching",
+                            grounding)
 
-    @staticmethod
-    def _decide(action, phase: str, grounding) -> Decision:
-        return Decision(action=action, raw_text=action_to_json(action), thought=phase, grounding=grounding)
+    def _decide(self, action, phase: str, grounding) -> Decision:
+        """The decision; its text is the grounding model's answer when the grounder has one (what
+        the node publishes as model text), else the action's JSON."""
+        text = getattr(self.grounder, "last_text", None)
+        timings = dict(getattr(self.grounder, "last_timings", None) or {})
+        return Decision(action=action, raw_text=text if text is not None else action_to_json(action),
+                        thought=phase, grounding=grounding, timings=timings)
 
 
 def servo_config(options: dict[str, Any]) -> ServoConfig:
@@ -128,7 +139,8 @@ def servo_config(options: dict[str, Any]) -> ServoConfig:
 
 def from_context(context) -> ServoPolicy:
     """Registry factory ("servo"): `grounder=sim-truth` (the simulator's true box over ROS 2) or
-    `grounder=model` (the grounding model, `model=DIR`); the other options are `ServoConfig` fields."""
+    `grounder=model` (the grounding model, `model=DIR`, default the shipped robot package
+    `perception/robot_model`); the other options are `ServoConfig` fields."""
     from vlagent.policies.model_options import KEYS as MODEL_KEYS
 
     options = dict(context.options)
@@ -142,7 +154,9 @@ def from_context(context) -> ServoPolicy:
             raise ConfigError("grounder=sim-truth reads the simulator's boxes over ROS 2: use it with vlagent ros2-node")
         return ServoPolicy(SimTruthGrounder(context.transport), config)
     if kind == "model":
+        from vlagent.perception.robot_model import path as robot_model
         from vlagent.policies.grounding import ModelGrounder
 
+        model.setdefault("model", str(robot_model()))  # the shipped robot grounding package
         return ServoPolicy(ModelGrounder.open(model), config)
     raise ConfigError(f"servo policy: unknown grounder {kind!r} (sim-truth or model)")

@@ -40,6 +40,8 @@ def _bad_inputs(tmp_path):
         "train-demo": (["train-demo", "--minutes", "-1", "--out", str(tmp_path / "train")], "--minutes"),
         "ros2-node": (["ros2-node", "--task", "x", "--rate", "500", "--loopback"], "robot.rate_hz"),
         "sim-robot": (["sim-robot", "--task", "robot.nope"], "unknown robot task"),
+        "train-robot": (["train-robot", "--minutes", "0", "--out", str(tmp_path / "robot")], "--minutes"),
+        "serve": (["serve", "--host", "0.0.0.0", "--port", "0"], "--port"),
     }
 
 

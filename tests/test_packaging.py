@@ -46,6 +46,7 @@ def test_wheel_installs_only_vlagent_and_runs_the_demo(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert {name.split("/")[0] for name in names} == {"vlagent", wheel.name.split("-py3")[0] + ".dist-info"}
     assert "vlagent/perception/demo_model/decoder.onnx" in names
+    assert "vlagent/perception/robot_model/decoder.onnx" in names and "vlagent/perception/robot_model/manifest.json" in names
     assert not any(name.startswith("vlagent/__init__") for name in names)  # an implicit namespace package
 
     # The dependencies come from this interpreter's site-packages; vlagent itself from the wheel.

@@ -94,6 +94,13 @@ def test_a_stalled_policy_is_zeroed_within_ttl_plus_a_period_sigterm_sends_zero_
     assert counts["/vlagent/model_text"] == 4 and counts["/vlagent/decision"] == 4 and counts["/vlagent/task"] == 1
     assert counts["/camera/image_raw"] == 5  # the four decided frames and the one the policy hung on
     assert counts["/estop"] == 0
+    # one decision info per decision: the frame it was decided on and how long the policy took
+    from vlagent.agent.ros2_bag import read_bag
+
+    infos = [json.loads(m.data) for topic, _, _, m in read_bag(bag) if topic == "/vlagent/decision_info"]
+    assert [i["step"] for i in infos] == [0, 1, 2, 3] and all(i["action"]["type"] == "twist" for i in infos)
+    assert all(i["timings_ms"]["decide"] >= 250 and i["frame_stamp_ns"] > 0 for i in infos)  # 300 ms decisions
+    assert all(0 <= i["frame_age_ms"] < 500 and i["frame_size"] == [320, 240] for i in infos)
     assert "commands sent" in err and f"/cmd_vel {counts['/cmd_vel']}" in err
     assert counts["/cmd_vel"] >= len(commands)  # the monitor joined late; it cannot have seen more than was sent
 

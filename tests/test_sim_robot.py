@@ -131,11 +131,18 @@ def test_the_servo_searches_a_bounded_time_then_gives_up():
     first = policy.act(_observation(None, t=100.0), []).action
     assert isinstance(first, Twist) and first.linear == 0.0 and first.angular > 0  # search in place
     assert isinstance(policy.act(_observation(None, t=104.9), []).action, Twist)
-    policy.act(_observation((10, 100, 30, 120), t=105.0), [])  # seen on the left ...
-    again = policy.act(_observation(None, t=106.0), []).action  # ... lost: the clock restarts, turn left
+    left, right = (10, 100, 30, 120), (290, 100, 310, 120)
+    stray = policy.act(_observation(left, t=104.95), [])  # one stray box does not end the search ...
+    assert stray.thought == "searching"
+    confirmed = policy.act(_observation(left, t=104.97), [])  # ... two in a row do: servo toward it
+    assert confirmed.thought == "approaching" and confirmed.action.angular > 0
+    again = policy.act(_observation(None, t=106.0), []).action  # lost: the clock restarts, turn left
     assert isinstance(again, Twist) and again.angular > 0
-    policy.act(_observation((290, 100, 310, 120), t=106.5), [])  # seen on the right, lost again
+    policy.act(_observation(right, t=106.5), [])
+    policy.act(_observation(right, t=106.6), [])  # seen on the right (confirmed), lost again
     assert policy.act(_observation(None, t=107.0), []).action.angular < 0
+    assert isinstance(policy.act(_observation(None, t=111.9), []).action, Twist)
+    policy.act(_observation(left, t=111.95), [])  # a stray box while searching does not restart the clock
     gave_up = policy.act(_observation(None, t=112.1), []).action
     assert isinstance(gave_up, Finish) and gave_up.status == "failure" and "not visible" in gave_up.reason
 

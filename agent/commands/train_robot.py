@@ -30,12 +30,16 @@ def train_robot(
     eval_n: Annotated[int, typer.Option("--eval-n", help="Held-out queries of each kind (in view / not) for the package's figures.")] = 200,
     absent_share: Annotated[float, typer.Option("--absent-share", help="Share of 'not visible' queries among the samples.")] = 0.4,
     lr: Annotated[float, typer.Option("--lr", help="Peak learning rate (warmup, then cosine over the budget).")] = 1e-3,
+    hard_share: Annotated[float, typer.Option("--hard-share", help="Share of 'not visible' queries naming the colour or "
+                                                                   "shape of an object in view.")] = 0.5,
+    absent_per_view: Annotated[int, typer.Option("--absent-per-view", help="'not visible' queries drawn per view.")] = 2,
 ) -> None:
     """Train the robot grounding model on simulated camera frames and export its package."""
     if minutes <= 0 or worlds <= 0 or views <= 0:
         fail("--minutes, --worlds and --views must be positive")
-    if not 0 <= absent_share < 1 or not 0 < lr < 1:
-        fail("--absent-share must be within [0, 1) and --lr within (0, 1)")
+    if not 0 <= absent_share < 1 or not 0 < lr < 1 or not 0 <= hard_share <= 1 or absent_per_view < 1:
+        fail("--absent-share must be within [0, 1), --lr within (0, 1), --hard-share within [0, 1], "
+             "--absent-per-view at least 1")
     try:
         import dataclasses
 
@@ -56,14 +60,16 @@ def train_robot(
     words = ["vlagent", "train-robot", "--out", str(out), "--minutes", f"{minutes:g}", "--seed", str(seed),
              "--worlds", str(worlds), "--views", str(views)]
     words += ["--scratch"] if scratch else ["--init", str(init)]
-    words += ["--absent-share", f"{absent_share:g}", "--lr", f"{lr:g}"]
+    words += ["--absent-share", f"{absent_share:g}", "--lr", f"{lr:g}", "--hard-share", f"{hard_share:g}",
+              "--absent-per-view", str(absent_per_view)]
     recipe = dataclasses.replace(ROBOT_RECIPE, action_share=absent_share, lr=lr)
     words += (["--resume"] if resume else []) + (["--steps", str(steps)] if steps is not None else [])
     command = " ".join(shlex.quote(w) for w in words)
     log = lambda line: typer.echo(line, err=True)  # noqa: E731
     result = run(out, minutes=None if steps is not None else minutes, steps=steps, seed=seed, init_from=init,
-                 worlds=worlds, views=views, eval_n=60 if steps is None else 0, resume=resume, recipe=recipe, log=log)
+                 worlds=worlds, views=views, eval_n=60 if steps is None else 0, resume=resume, recipe=recipe,
+                 absent_per_view=absent_per_view, hard_share=hard_share, log=log)
     record = finish_robot_run(out, command, seed, result["minutes"], result["step"], worlds, views, init,
-                              eval_n=eval_n, log=log)
+                              eval_n=eval_n, log=log, absent_per_view=absent_per_view, hard_share=hard_share)
     typer.echo(json.dumps(record["eval"], indent=2))
     typer.echo(f"package: {out / 'package'}")

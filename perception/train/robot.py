@@ -43,7 +43,8 @@ def processor_for(recipe: Recipe) -> ImageProcessor:
 
 def train_robot(out: str | Path, minutes: float | None = None, steps: int | None = None, seed: int = 0,
                 init_from: str | Path | None = None, worlds: int = 600, views: int = 10, eval_n: int = 60,
-                resume: bool = False, workers: int = 2, recipe: Recipe = ROBOT_RECIPE, log=print) -> dict:
+                resume: bool = False, workers: int = 2, recipe: Recipe = ROBOT_RECIPE, absent_per_view: int = 2,
+                hard_share: float = 0.5, log=print) -> dict:
     """Train on robot views; returns the last in-loop evaluation (see the module docstring)."""
     from vlagent.perception.train.loop import train
 
@@ -53,7 +54,7 @@ def train_robot(out: str | Path, minutes: float | None = None, steps: int | None
     train_views = build_views(range(TRAIN_WORLD_SEED0, TRAIN_WORLD_SEED0 + worlds), processor, views,
                               out / "robot_views", log, workers)
     pool = ScreenPool([v.screen for v in train_views])
-    negatives = absent_samples(train_views, random.Random(seed))
+    negatives = absent_samples(train_views, random.Random(seed), absent_per_view, hard_share)
     log(f"{len(train_views)} views of {worlds} worlds ({len(pool)} with objects, "
         f"{sum(len(v.screen.targets) for v in train_views)} objects), {len(negatives)} not-visible queries, "
         f"{time.perf_counter() - t0:.0f} s")
@@ -92,7 +93,8 @@ def _earlier(init_from: str | Path | None) -> dict | None:
 
 
 def finish_robot_run(out: str | Path, command: str, seed: int, minutes: float, steps: int, worlds: int, views: int,
-                     init_from: str | Path | None, eval_n: int = 200, log=lambda _: None) -> dict:
+                     init_from: str | Path | None, eval_n: int = 200, log=lambda _: None, absent_per_view: int = 2,
+                     hard_share: float = 0.5) -> dict:
     """Export OUT/checkpoint to OUT/package, score the package, write its training record."""
     from vlagent.perception.export.package import export_package
     from vlagent.perception.train.ship import add_training_record, inline_weights
@@ -108,7 +110,8 @@ def finish_robot_run(out: str | Path, command: str, seed: int, minutes: float, s
     record = {"command": command, "seed": seed, "minutes": minutes, "steps": steps, "quantization": "none",
               "recipe": json.loads((out / "checkpoint" / "recipe.json").read_text()),
               "data": {"train_world_seeds": [TRAIN_WORLD_SEED0, TRAIN_WORLD_SEED0 + worlds - 1],
-                       "views_per_world": views, "min_target_px": MIN_TARGET_PX},
+                       "views_per_world": views, "min_target_px": MIN_TARGET_PX,
+                       "absent_queries_per_view": absent_per_view, "hard_absent_share": hard_share},
               "init_from": _earlier(init_from), "eval": figures,
               "eval_protocol": f"{eval_n} queries for objects in view and {eval_n} for objects not in view, on "
                                f"views of held-out worlds (seeds from {EVAL_WORLD_SEED0}); centre in the true "

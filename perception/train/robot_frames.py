@@ -42,6 +42,10 @@ EVAL_WORLD_SEED0 = 3_000_000
 FRAME_SIZE = (320, 240)  # the simulated camera, frame px (width, height)
 MIN_TARGET_PX = 80
 QUERY_SHAPES = ("ball", "box", "cylinder", "cone")
+# What an absent query asks for: no such object in the room (a cone, or a pair the room lacks: the
+# robot tasks' "absent target"), an object of the room out of view, or a pair sharing the colour or
+# the shape of an object in view ("the orange ball" beside an orange box: the hardest).
+ABSENT_KINDS = ("not_in_room", "out_of_view", "look_alike")
 
 
 @dataclass
@@ -157,17 +161,27 @@ def absent_sample(view: RobotView, label: str) -> Sample:
     return Sample(view.screen.image, grounding_prompt(label), NOT_VISIBLE, ABSENT, list(view.screen.targets))
 
 
-def absent_samples(views: list[RobotView], rng: random.Random, per_view: int = 2) -> list[Sample]:
-    """`per_view` "not visible" queries per view; half of them hard ones (the colour or the
-    shape of an object in view) where the view has such labels."""
+def absent_samples(views: list[RobotView], rng: random.Random, per_view: int = 2, hard_share: float = 0.5) -> list[Sample]:
+    """`per_view` "not visible" queries per view; a share `hard_share` of them hard ones (the colour
+    or the shape of an object in view: "the orange ball" beside an orange box) where the view has such labels."""
     out = []
     for view in views:
         shown = [t.label.split() for t in view.screen.targets]
         hard = [a for a in view.absent if any(a.split()[1] == s[1] or a.split()[2] == s[2] for s in shown)]
-        for k in range(per_view):
-            pool = hard if hard and k % 2 == 0 else view.absent
+        for _ in range(per_view):
+            pool = hard if hard and rng.random() < hard_share else view.absent
             out.append(absent_sample(view, rng.choice(pool)))
     return out
+
+
+def absent_kind(view: RobotView, label: str) -> str:
+    """Which of ABSENT_KINDS a query for `label` (not in view) is."""
+    shown = [t.label.split() for t in view.screen.targets]
+    words = label.split()
+    if any(words[1] == s[1] or words[2] == s[2] for s in shown):
+        return "look_alike"
+    in_room = {o.label for o in world_for(view.screen.seed).objects}
+    return "out_of_view" if label in in_room else "not_in_room"
 
 
 def held_out_robot(n: int, processor: ImageProcessor, views_per_world: int = 10, workers: int = 1,
@@ -189,7 +203,10 @@ def held_out_robot(n: int, processor: ImageProcessor, views_per_world: int = 10,
                 present.append(Sample(view.screen.image, grounding_prompt(target.label),
                                       box_text(target.label, target.box), target))
             if view.absent and len(absent) < n:
-                absent.append(absent_sample(view, rng.choice(view.absent)))
+                label = rng.choice(view.absent)
+                sample = absent_sample(view, label)
+                sample.kind = absent_kind(view, label)
+                absent.append(sample)
     return present, absent
 
 
@@ -217,7 +234,10 @@ def evaluate_robot(generate, present: list[Sample], absent: list[Sample]) -> dic
     """Figures (fractions in 0..1) over held-out robot queries; `generate(prompt, image) -> text`."""
     scores = [score_present(generate(s.prompt, s.image), s) for s in present]
     said_absent = [score_absent(generate(s.prompt, s.image)) for s in absent]
-    return {"robot_present_n": len(scores),
+    kinds = {kind: [ok for s, ok in zip(absent, said_absent, strict=True) if s.kind == kind] for kind in ABSENT_KINDS}
+    per_kind = {f"robot_not_visible_{kind}": float(np.mean(oks)) if oks else None for kind, oks in kinds.items()}
+    per_kind |= {f"robot_not_visible_{kind}_n": len(oks) for kind, oks in kinds.items()}
+    return per_kind | {"robot_present_n": len(scores),
             "robot_format_validity": float(np.mean([v for v, _, _ in scores])) if scores else None,
             "robot_grounding_accuracy": float(np.mean([h for _, h, _ in scores])) if scores else None,
             "robot_mean_iou": float(np.mean([u for _, _, u in scores])) if scores else None,

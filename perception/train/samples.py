@@ -51,6 +51,7 @@ class Sample:
     # for a query whose object is absent: the image's targets, so the dense heads learn what is
     # there and that no token is the queried one (batch.token_targets with target ABSENT)
     context: list[Target] | None = None
+    kind: str | None = None  # what a held-out query tests (e.g. robot_frames.ABSENT_KINDS), for per-kind figures
 
 
 ABSENT = Target("", (0, 0, 0, 0), (0, 0, 0, 0))  # the `target` of a query for an object not in the image
