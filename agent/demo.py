@@ -261,6 +261,17 @@ def write_summary(result: DemoResult) -> Path:
     return path
 
 
+def index_page(title: str, body: str) -> str:
+    """A demo's index.html around `body` (a summary table whose third column is success yes/no)."""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title><style>
+body{{font-family:sans-serif;margin:16px}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 8px}}
+tr.yes td:nth-child(3){{color:#080}} tr.no td:nth-child(3){{color:#c00}}</style></head><body>
+{body}
+</body></html>
+"""
+
+
 def write_index(result: DemoResult) -> Path:
     """index.html: the summary table, linking each task to its episode report."""
     head = "".join(f"<th>{c} p50 ms</th>" for c in STAGE_COLUMNS)
@@ -273,16 +284,11 @@ def write_index(result: DemoResult) -> Path:
                     f"<td>{html.escape(o.instruction)}</td><td>{mark}</td><td>{html.escape(o.status)}</td>"
                     f"<td>{o.steps}</td>{cells}</tr>")
     total = "".join(f"<td>{result.p50_ms.get(c, 0):.1f}</td>" for c in STAGE_COLUMNS)
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>vlagent demo</title><style>
-body{{font-family:sans-serif;margin:16px}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 8px}}
-tr.yes td:nth-child(3){{color:#080}} tr.no td:nth-child(3){{color:#c00}}</style></head><body>
-<h1>vlagent demo: {sum(o.success for o in result.outcomes)}/{len(result.outcomes)} tasks succeeded</h1>
+    page = index_page("vlagent demo", f"""<h1>vlagent demo: {sum(o.success for o in result.outcomes)}/{len(result.outcomes)} tasks succeeded</h1>
 <p>Model: {html.escape(result.model)} (manifest sha256 {html.escape(str(result.manifest_sha256))}), ONNX engine.</p>
 <table><tr><th>task</th><th>instruction</th><th>success</th><th>status</th><th>steps</th>{head}</tr>
 {''.join(rows)}
-<tr><td colspan="5">all steps</td>{total}</tr></table></body></html>
-"""
+<tr><td colspan="5">all steps</td>{total}</tr></table>""")
     path = result.out_dir / "index.html"
     path.write_text(page, encoding="utf-8")
     return path

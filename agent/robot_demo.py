@@ -212,11 +212,16 @@ def run_robot_task(task_id: str, index: int, model_dir: Path, out_dir: Path, dom
     with (logs / f"{name}.sim.log").open("w") as sim_log, (logs / f"{name}.node.log").open("w") as node_log:
         sim = subprocess.Popen(sim_cmd, env=env, stdout=subprocess.PIPE, stderr=sim_log, text=True)
         node = subprocess.Popen(node_cmd, env=env, stdout=node_log, stderr=node_log, text=True)
+        sim_out = ""
         try:
-            sim_out, _ = sim.communicate(timeout=task.time_limit_s + GRACE_S)
-            node.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            sim_out = ""
+            try:
+                sim_out, _ = sim.communicate(timeout=task.time_limit_s + GRACE_S)
+            except subprocess.TimeoutExpired:
+                pass  # no verdict: reported as such below
+            try:
+                node.wait(timeout=15)  # the node ends by itself once the task is done (then its bag is closed)
+            except subprocess.TimeoutExpired:
+                pass  # _stop sends it SIGTERM: it sends zero, closes the bag and exits
         finally:
             _stop(node)
             _stop(sim)
@@ -268,6 +273,8 @@ def run_robot_demo(model_dir: Path | None = None, out_dir: Path | None = None,
 
 def write_robot_index(result: RobotDemoResult) -> Path:
     """index.html: the summary table, each task linked to its report."""
+    from vlagent.agent.demo import index_page
+
     head = "".join(f"<th>{s} p50 ms</th>" for s in ROBOT_STAGES)
     rows = []
     for o in result.outcomes:
@@ -277,17 +284,12 @@ def write_robot_index(result: RobotDemoResult) -> Path:
         rows.append(f'<tr class="{mark}"><td><a href="{html.escape(link)}">{html.escape(o.task)}</a></td>'
                     f"<td>{html.escape(o.instruction)}</td><td>{mark}</td><td>{html.escape(o.reason)}</td>"
                     f"<td>{o.seconds:.1f}</td><td>{o.decisions}</td><td>{o.decisions_per_s:.1f}</td>{cells}</tr>")
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>vlagent robot demo</title><style>
-body{{font-family:sans-serif;margin:16px}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:4px 8px}}
-tr.yes td:nth-child(3){{color:#080}} tr.no td:nth-child(3){{color:#c00}}</style></head><body>
-<h1>vlagent robot demo: {sum(o.success for o in result.outcomes)}/{len(result.outcomes)} tasks succeeded</h1>
+    page = index_page("vlagent robot demo", f"""<h1>vlagent robot demo: {sum(o.success for o in result.outcomes)}/{len(result.outcomes)} tasks succeeded</h1>
 <p>Model: {html.escape(result.model)} (manifest sha256 {html.escape(str(result.manifest_sha256))}), ONNX engine;
 sim-robot and ros2-node as separate processes over loopback DDS.</p>
 <table><tr><th>task</th><th>instruction</th><th>success</th><th>verdict</th><th>time s</th><th>decisions</th>
 <th>decisions/s</th>{head}</tr>
-{''.join(rows)}</table></body></html>
-"""
+{''.join(rows)}</table>""")
     path = result.out_dir / "index.html"
     path.write_text(page, encoding="utf-8")
     return path

@@ -10,7 +10,6 @@ commands (rendered by headless Chromium).
 import html
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -20,11 +19,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.notorch import env_without_torch
+
 if importlib.util.find_spec("mujoco") is None or importlib.util.find_spec("cyclonedds") is None:
     pytest.skip("needs mujoco and cyclonedds", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parents[1]
-NO_TORCH = ROOT / "tests" / "notorch_site"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars", "--force-device-scale-factor=1"]
@@ -33,7 +33,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("robot-demo") / "run"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(NO_TORCH), str(ROOT)]), "MUJOCO_GL": "osmesa"}
+    env = {**env_without_torch(), "MUJOCO_GL": "osmesa"}
     env.pop("CYCLONEDDS_URI", None)
     done = subprocess.run([sys.executable, "-m", "vlagent.agent.cli", "demo", "--robot", "--out", str(out)],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)

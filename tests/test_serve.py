@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.notorch import env_without_torch
+
 if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("openai") is None:
     pytest.skip("needs the serve extra (fastapi, uvicorn, openai)", allow_module_level=True)
 
@@ -42,13 +44,13 @@ def _free_port() -> int:
 def _start(*args, port=None, env=None):
     """A server process with torch unimportable (tests/notorch_site): serving never needs it."""
     port = port or _free_port()
-    env = {**(env or os.environ), "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "notorch_site"), str(ROOT)])}
+    env = env_without_torch(env)
     process = subprocess.Popen([*CLI, "serve", "--port", str(port), *args], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(process.stderr.read())
+            raise AssertionError(process.communicate()[1])
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return process, f"http://127.0.0.1:{port}"
@@ -61,9 +63,10 @@ def _start(*args, port=None, env=None):
 def _stop(process):
     process.terminate()
     try:
-        process.wait(15)
+        process.communicate(timeout=15)  # also closes the stderr pipe
     except subprocess.TimeoutExpired:
         process.kill()
+        process.communicate()
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +83,8 @@ def _post(url, body, headers=None, path="/v1/chat/completions"):
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+        with error:  # the error holds the response: close it
+            return error.code, json.loads(error.read() or b"{}")
 
 
 def _get(url, path, headers=None):
@@ -140,18 +144,18 @@ def test_a_sim_episode_through_the_remote_policy_takes_the_in_process_actions(se
 def test_four_concurrent_streaming_clients_get_their_solo_tokens(server):
     from openai import OpenAI
 
-    client = OpenAI(base_url=server + "/v1", api_key="unused")
     queries = [("Settings", 0), ("Clock", 1), ("Back", 2), ("Camera", 3)]
-    solo = [_stream_text(client, _query(label, seed)) for label, seed in queries]
+    with OpenAI(base_url=server + "/v1", api_key="unused") as client:
+        solo = [_stream_text(client, _query(label, seed)) for label, seed in queries]
     assert all(s.startswith("<|object_ref_start|>") for s in solo)
     steps0, rows0 = _metric(server, "vlagent_decode_steps_total"), _metric(server, "vlagent_decode_rows_total")
     results: list = [None] * len(queries)
     barrier = threading.Barrier(len(queries))
 
     def client_thread(i):
-        own = OpenAI(base_url=server + "/v1", api_key="unused")
-        barrier.wait()
-        results[i] = _stream_text(own, _query(*queries[i]))
+        with OpenAI(base_url=server + "/v1", api_key="unused") as own:
+            barrier.wait()
+            results[i] = _stream_text(own, _query(*queries[i]))
 
     threads = [threading.Thread(target=client_thread, args=(i,)) for i in range(len(queries))]
     for t in threads:
@@ -208,6 +212,7 @@ def test_off_loopback_a_key_is_required(tmp_path):
         with pytest.raises(urllib.error.HTTPError) as missing:
             _get(url, "/v1/models")
         assert missing.value.code == 401
+        missing.value.close()
     finally:
         _stop(process)
 

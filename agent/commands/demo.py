@@ -11,6 +11,15 @@ from typing import Annotated
 import typer
 
 
+def _progress():
+    """The demos' progress bar (task, bar, done/total, elapsed) on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=Console(stderr=True), transient=False)
+
+
 def _task_list(tasks: list[str] | None) -> list[str] | None:
     if not tasks:
         return None
@@ -38,15 +47,12 @@ def demo(
         return
     from rich.console import Console
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from vlagent.agent.demo import DEMO_TASKS, STAGE_COLUMNS, run_demo
 
     chosen = _task_list(tasks) or list(DEMO_TASKS)
-    console = Console(stderr=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
+    with _progress() as progress:
         bar = progress.add_task("demo", total=len(chosen))
 
         def on_task(ref: str, index: int) -> None:
@@ -83,7 +89,6 @@ def _ms(p50: dict, stage: str) -> str:
 def _robot_demo(model, out, tasks, threads, grounder: str) -> None:
     from rich.console import Console
     from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from vlagent.agent.robot_demo import (
@@ -98,9 +103,7 @@ def _robot_demo(model, out, tasks, threads, grounder: str) -> None:
     chosen = check_robot_tasks(tasks or ROBOT_DEMO_TASKS)
     model = resolve_robot_model(model)
     preflight(chosen[0])
-    console = Console(stderr=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
+    with _progress() as progress:
         bar = progress.add_task("robot demo", total=len(chosen))
 
         def on_task(ref: str, index: int) -> None:

@@ -67,15 +67,16 @@ def iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def score_grounding(answer: str, sample: Sample) -> tuple[bool, bool, float]:
-    """(format valid, centre in true box, IoU) of one answer."""
+def score_grounding(answer: str, sample: Sample, image_size=DEFAULT_SIZE) -> tuple[bool, bool, float]:
+    """(format valid, centre in true box, IoU) of one answer; the target's bounds are px of an
+    image of `image_size` (the phone's device px by default)."""
     try:
         found = parse_groundings(answer, strict=True)
     except GroundingParseError:
         return False, False, 0.0
     if len(found) != 1 or len(found[0].boxes) != 1 or found[0].label != sample.target.label:
         return False, False, 0.0
-    truth = true_norm(sample.target.bounds)
+    truth = true_norm(sample.target.bounds, image_size)
     cx, cy = found[0].center
     hit = truth[0] <= cx <= truth[2] and truth[1] <= cy <= truth[3]
     return True, hit, iou(found[0].boxes[0], truth)

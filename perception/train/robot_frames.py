@@ -28,8 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-from vlagent.perception.coords import apply_box, image_to_norm1000
-from vlagent.perception.grounding import GroundingParseError, parse_groundings
 from vlagent.perception.image_ops import resize_bicubic, to_rgb_image
 from vlagent.perception.processor import ImageProcessor
 from vlagent.perception.train.samples import ABSENT, Sample, box_text
@@ -212,17 +210,9 @@ def held_out_robot(n: int, processor: ImageProcessor, views_per_world: int = 10,
 
 def score_present(answer: str, sample: Sample) -> tuple[bool, bool, float]:
     """(format valid, centre in the true box, IoU) of an answer to a query whose object is in view."""
-    from vlagent.perception.train.evaluate import iou
+    from vlagent.perception.train.evaluate import score_grounding
 
-    try:
-        found = parse_groundings(answer, strict=True)
-    except GroundingParseError:
-        return False, False, 0.0
-    if len(found) != 1 or len(found[0].boxes) != 1 or found[0].label != sample.target.label:
-        return False, False, 0.0
-    truth = apply_box(image_to_norm1000(FRAME_SIZE), sample.target.bounds)
-    cx, cy = found[0].center
-    return True, truth[0] <= cx <= truth[2] and truth[1] <= cy <= truth[3], iou(found[0].boxes[0], truth)
+    return score_grounding(answer, sample, FRAME_SIZE)
 
 
 def score_absent(answer: str) -> bool:
