@@ -23,6 +23,7 @@ import typer
 from vlagent.agent.commands.act import act
 from vlagent.agent.commands.demo import demo
 from vlagent.agent.commands.export import export
+from vlagent.agent.commands.fleet import fleet
 from vlagent.agent.commands.ground import ground
 from vlagent.agent.commands.import_episodes import import_androidcontrol
 from vlagent.agent.commands.model_info import model_info
@@ -74,6 +75,7 @@ COMMANDS = {
     "train-demo": train_demo,
     "train-robot": train_robot,
     "serve": serve,
+    "fleet": fleet,
     "ros2-node": ros2_node,
     "sim-robot": sim_robot,
 }

@@ -42,6 +42,7 @@ def _bad_inputs(tmp_path):
         "sim-robot": (["sim-robot", "--task", "robot.nope"], "unknown robot task"),
         "train-robot": (["train-robot", "--minutes", "0", "--out", str(tmp_path / "robot")], "--minutes"),
         "serve": (["serve", "--host", "0.0.0.0", "--port", "0"], "--port"),
+        "fleet": (["fleet", "--envs", "sim-phone:4..1", "--tasks", missing], "runs backwards"),
     }
 
 
