@@ -192,7 +192,7 @@ class _Fleet:
         import ray
 
         running = self.running.pop(ref)
-        worker, row = running.worker, running.row
+        worker = running.worker
         worker.stats.running = None
         try:
             outcome = ray.get(ref)
