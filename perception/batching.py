@@ -161,13 +161,23 @@ class BatchScheduler:
         if request.on_done is not None:
             request.on_done()
 
+    def _step_or_fail(self, seq: _Sequence) -> bool:
+        """`_step_token`; a typed error in one sequence (text that cannot be decoded) fails that
+        request alone, and the others go on decoding."""
+        try:
+            return self._step_token(seq)
+        except VlagentError as error:
+            seq.request.error = error
+            self._finish(seq.request, "error")
+            return False
+
     def _step_token(self, seq: _Sequence) -> bool:
         """Choose and emit the next token; True when the sequence goes on."""
         request = seq.request
         if request.cancelled:
             self._finish(request, "cancelled")
             return False
-        token = choose(seq.logits, request.params, seq.rng)
+        token = choose(seq.logits[: self.engine.output_vocab], request.params, seq.rng)
         request.token_ids.append(token)
         stop = not request.ignore_eos and token in self.engine.stop_ids
         ended = stop or len(request.token_ids) >= request.max_new_tokens
@@ -196,7 +206,7 @@ class BatchScheduler:
                 started = [s for s in (self._start(r) for r in new) if s is not None]
                 everyone = running + started
                 self.active = len(everyone)
-                survivors = [s for s in everyone if self._step_token(s)]
+                survivors = [s for s in everyone if self._step_or_fail(s)]
                 if not survivors:
                     running, state, self.active = [], None, 0
                     continue

@@ -71,6 +71,11 @@ class Engine:
                  stop_ids: Sequence[int]):
         self.backend, self.tokenizer, self.processor, self.config = backend, tokenizer, processor, config
         self.stop_ids = frozenset(int(i) for i in stop_ids)
+        # Token choice sees only the ids the tokenizer can decode. A checkpoint's LM head may
+        # have more rows than its tokenizer (Qwen2-VL pads 151,657 ids to 151,936); no text maps
+        # to the padding rows, so choosing one could only fail the decode. A trained model gives
+        # them no weight; an untrained one would otherwise end in UnknownTokenError.
+        self.output_vocab = min(int(config.text.vocab_size), int(tokenizer.vocab_size))
 
     def generate(self, prompt: str, images: Sequence = (), videos: Sequence = (), max_new_tokens: int = 64,
                  do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0, seed: int | None = None,
@@ -165,7 +170,7 @@ class Engine:
             for b in range(rows):
                 if reasons[b]:
                     continue
-                token = choose(logits[b], params, rng)
+                token = choose(logits[b][: self.output_vocab], params, rng)
                 new[b].append(token)
                 stop = not ignore_eos and token in self.stop_ids
                 reasons[b] = "stop" if stop else ("length" if len(new[b]) == max_new_tokens else "")

@@ -14,6 +14,7 @@ from vlagent.perception.tokenizer import (
     VIDEO_PAD,
     VISION_END,
     VISION_START,
+    UnknownTokenError,
     build_small_tokenizer,
     expand_vision_pads,
     render_chat,
@@ -155,3 +156,26 @@ def test_engine_module_imports_without_torch(setup):
         assert "torch" not in sys.modules
         """)
     assert result.returncode == 0, result.stderr
+
+
+def test_an_lm_head_wider_than_the_tokenizer_never_yields_a_padding_id(tmp_path):
+    """Qwen2-VL pads its LM head past the tokenizer's ids; an untrained model must still decode
+    (greedy and sampled), choosing only ids the tokenizer can turn into text."""
+    tok = build_small_tokenizer(tmp_path)
+    ids = tok.special_ids
+    hf = hf_model(hf_config(vocab_size=tok.vocab_size + 64, image_token_id=ids[IMAGE_PAD], video_token_id=ids[VIDEO_PAD],
+                            vision_start_token_id=ids[VISION_START], vision_end_token_id=ids[VISION_END],
+                            eos_token_id=ids[IM_END]), seed=3)
+    with torch.no_grad():  # make the padding rows win every argmax unless they are masked
+        hf.lm_head.weight[tok.vocab_size:] = hf.lm_head.weight[:64] * 50
+    hf.save_pretrained(tmp_path)
+    engine = E.load(tmp_path)
+    assert engine.output_vocab == tok.vocab_size
+    prompt, images, _ = CASES["one_image"]
+    engine.output_vocab = tok.vocab_size + 64  # unmasked, the padding rows win and cannot be decoded
+    with pytest.raises(UnknownTokenError):
+        engine.generate(prompt, images=images, max_new_tokens=12, ignore_eos=True)
+    engine.output_vocab = tok.vocab_size
+    for sample in (False, True):
+        got = engine.generate(prompt, images=images, max_new_tokens=12, ignore_eos=True, do_sample=sample, seed=0)
+        assert len(got.token_ids) == 12 and max(got.token_ids) < tok.vocab_size

@@ -148,24 +148,32 @@ def test_four_concurrent_streaming_clients_get_their_solo_tokens(server):
     with OpenAI(base_url=server + "/v1", api_key="unused") as client:
         solo = [_stream_text(client, _query(label, seed)) for label, seed in queries]
     assert all(s.startswith("<|object_ref_start|>") for s in solo)
-    steps0, rows0 = _metric(server, "vlagent_decode_steps_total"), _metric(server, "vlagent_decode_rows_total")
-    results: list = [None] * len(queries)
-    barrier = threading.Barrier(len(queries))
+    # Every round must give each client its solo tokens. How much the four overlap depends on
+    # the machine's load (each request's image preparation takes longer than its ~20-token
+    # decode), so batching must show in one of three rounds, not necessarily the first.
+    batch_means = []
+    for _ in range(3):
+        steps0, rows0 = _metric(server, "vlagent_decode_steps_total"), _metric(server, "vlagent_decode_rows_total")
+        results: list = [None] * len(queries)
+        barrier = threading.Barrier(len(queries))
 
-    def client_thread(i):
-        with OpenAI(base_url=server + "/v1", api_key="unused") as own:
-            barrier.wait()
-            results[i] = _stream_text(own, _query(*queries[i]))
+        def client_thread(i, results=results, barrier=barrier):
+            with OpenAI(base_url=server + "/v1", api_key="unused") as own:
+                barrier.wait()
+                results[i] = _stream_text(own, _query(*queries[i]))
 
-    threads = [threading.Thread(target=client_thread, args=(i,)) for i in range(len(queries))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert results == solo
-    steps = _metric(server, "vlagent_decode_steps_total") - steps0
-    rows = _metric(server, "vlagent_decode_rows_total") - rows0
-    assert rows / steps > 1.5, "the four clients were decoded together"
+        threads = [threading.Thread(target=client_thread, args=(i,)) for i in range(len(queries))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert results == solo
+        steps = _metric(server, "vlagent_decode_steps_total") - steps0
+        rows = _metric(server, "vlagent_decode_rows_total") - rows0
+        batch_means.append(rows / steps)
+        if batch_means[-1] > 1.5:
+            break
+    assert max(batch_means) > 1.5, f"the four clients were never decoded together (mean rows per step {batch_means})"
 
 
 def test_bad_requests_get_a_4xx_with_a_message_and_the_server_keeps_serving(server, tmp_path):
