@@ -64,4 +64,15 @@ def say_state(env, console=None) -> None:
         typer.echo(line, err=True)
 
 
+def print_table(table, width: int = 140) -> None:
+    """Print a rich table on stdout; to a pipe at `width` columns (rich's 80-column default for a
+    pipe would truncate task ids)."""
+    from rich.console import Console
+
+    stdout = Console()
+    if not stdout.is_terminal:
+        stdout = Console(width=width)
+    stdout.print(table)
+
+
 FRESH_HELP = "Ignore the env's saved state (the sim phone's state file) and start fresh."

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from vlagent.agent.commands.common import print_table
+
 
 def _progress():
     """The demos' progress bar (task, bar, done/total, elapsed) on stderr."""
@@ -45,7 +47,6 @@ def demo(
             fail(f"--grounder must be model or sim-truth, got {grounder!r}")
         _robot_demo(model, out, _task_list(tasks), threads, grounder)
         return
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -74,10 +75,7 @@ def demo(
                       *(f"{o.p50_ms.get(c, 0.0):.1f}" for c in STAGE_COLUMNS))
     table.add_row("all steps", f"{result.success_rate:.0%}", str(sum(o.steps for o in result.outcomes)),
                   *(f"{result.p50_ms.get(c, 0.0):.1f}" for c in STAGE_COLUMNS))
-    stdout = Console()
-    if not stdout.is_terminal:  # a pipe would get rich's 80-column default and truncated task ids
-        stdout = Console(width=140)
-    stdout.print(table)
+    print_table(table)
     typer.echo(f"episodes: {result.out_dir / 'episodes'}")
     typer.echo(f"report: {result.index}")
 
@@ -87,7 +85,6 @@ def _ms(p50: dict, stage: str) -> str:
 
 
 def _robot_demo(model, out, tasks, threads, grounder: str) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -124,9 +121,6 @@ def _robot_demo(model, out, tasks, threads, grounder: str) -> None:
                       escape(o.reason))
     table.add_row("all tasks", f"{result.success_rate:.0%}", f"{sum(o.seconds for o in result.outcomes):.1f}", "",
                   *(_ms(result.p50_ms, c) for c in ROBOT_TABLE_STAGES), "")
-    stdout = Console()
-    if not stdout.is_terminal:
-        stdout = Console(width=160)
-    stdout.print(table)
+    print_table(table, width=160)
     typer.echo(f"bags: {result.out_dir / 'bags'}")
     typer.echo(f"report: {result.index}")

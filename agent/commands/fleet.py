@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from vlagent.agent.commands.common import build_config, parse_pairs
+from vlagent.agent.commands.common import build_config, parse_pairs, print_table
 
 
 class _Display:
@@ -130,7 +130,6 @@ def fleet(
 
 
 def _print_table(result, data) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
@@ -142,9 +141,6 @@ def _print_table(result, data) -> None:
         table.add_row(str(row.index), escape(row.task), escape(row.device or "-"),
                       "[green]yes[/]" if row.success else "[red]no[/]", escape(row.status), str(row.steps),
                       f"{row.seconds:.1f}", str(row.attempts))
-    stdout = Console()
-    if not stdout.is_terminal:
-        stdout = Console(width=140)
-    stdout.print(table)
+    print_table(table)
     typer.echo(f"episodes: {result.out_dir / 'episodes'}")
     typer.echo(f"report: {result.index}")

@@ -206,15 +206,14 @@ class _Fleet:
         self.finish(running, outcome)
 
     def died(self, running: _Running, error: BaseException) -> None:
-        import ray
-
         worker, row = running.worker, running.row
         worker.stats.died += 1
         row.died.append({"attempt": row.attempts, "device": worker.device.spec, "pid": worker.pid,
                          "dir": f"attempts/{running.attempt_name}", "error": error_text(error, with_type=True)[:500]})
         self.event("died", row, worker, pid=worker.pid, error=error_text(error, with_type=True)[:500])
-        if isinstance(error, ray.exceptions.ActorDiedError):  # restarts used up: gone for good
-            self.mark_dead(worker, error)
+        # Whether Ray restarts the worker shows at its next dispatch (refresh_pid): the error of
+        # the call that was running does not tell (it can be ActorDiedError even when a restart
+        # follows).
         if row.kind is None:
             row.kind = worker.device.kind  # retried on a worker of the same env kind
         self.excluded[row.index].add(worker.device.spec)
