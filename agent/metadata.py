@@ -21,7 +21,8 @@ def episode_meta(config: AgentConfig, env: Any, task: Any, policy: Any) -> dict[
         "device": env.device,
         "state_file": _state_file(env),
         "policy": {"name": config.policy, "options": config.policy_options},
-        "model": {"manifest_sha256": getattr(policy, "manifest_sha256", None)},
+        "model": {"manifest_sha256": getattr(policy, "manifest_sha256", None),
+                  "profile": getattr(getattr(policy, "profile", None), "name", None)},
         "config": config.model_dump(mode="json"),
     }
 

@@ -2,11 +2,16 @@
 
 `--policy remote:URL[#MODEL]` (URL the server's base, e.g. http://127.0.0.1:8000; MODEL the
 served model id, default the server's first in /v1/models). Options (`--policy-opt`):
-- `kind`: `agent` (default: `policies.agent.AgentPolicy`, next action lines) or `grounding`
+- `kind`: `agent` (default: `policies.agent.AgentPolicy`, next action) or `grounding`
   (`policies.grounding.GroundingPolicy`, "tap X");
+- `profile`: the agent's prompt profile (`policies.profiles`); default: from the served model's
+  name (`#Qwen2.5-VL-7B-Instruct` -> qwen2.5-vl), else the profile the server advertises in
+  /v1/models (`vlagent serve` does), else an error naming the profiles;
 - `timeout_s` (default 30) per request, `retries` (default 3): the `openai` client retries
   connection errors, 408/409/429 and 5xx with exponential backoff, at most `retries` times;
-- `max_new_tokens`, `min_pixels`, `max_pixels` (sent as vLLM's `mm_processor_kwargs`);
+- `max_new_tokens`, `min_pixels`, `max_pixels` (sent as vLLM's `mm_processor_kwargs`). A profile
+  whose coordinates are model-input px (Qwen2.5-VL, UI-TARS 1.5) always sends them (the family's
+  processor defaults unless set), so the server resizes exactly as the policy maps coordinates;
 - `api_key_env`: the environment variable holding the API key (default VLAGENT_API_KEY, then
   OPENAI_API_KEY). The key itself is never an option, so it is never recorded in an episode.
 Requests are the shape vLLM documents: one user message whose content parts are the text and
@@ -29,7 +34,7 @@ from vlagent.perception.errors import VlagentError
 from vlagent.policies.completion import Completion
 
 KINDS = ("agent", "grounding")
-OPTION_KEYS = ("kind", "timeout_s", "retries", "max_new_tokens", "min_pixels", "max_pixels", "api_key_env")
+OPTION_KEYS = ("kind", "profile", "timeout_s", "retries", "max_new_tokens", "min_pixels", "max_pixels", "api_key_env")
 
 
 class RemoteModelError(VlagentError, ConnectionError):
@@ -85,15 +90,46 @@ class RemoteModel:
         self.base_url = base if base.endswith("/v1") else base + "/v1"
         self.client = OpenAI(base_url=self.base_url, api_key=api_key or "EMPTY", timeout=timeout_s, max_retries=retries)
         self.processor_kwargs = {k: v for k, v in (("min_pixels", min_pixels), ("max_pixels", max_pixels)) if v}
+        self._listed: list | None = None
         self.model = model or self._first_model()
 
-    def _first_model(self) -> str:
+    def _models(self) -> list:
         import openai
 
+        if self._listed is None:
+            try:
+                self._listed = list(self.client.models.list().data)
+            except openai.OpenAIError as error:
+                raise RemoteModelError(f"{self.base_url}/models: {type(error).__name__}: {error}") from None
+        return self._listed
+
+    def advertised_profile(self) -> str | None:
+        """The prompt profile the server lists for this model (`vlagent serve` does), or None."""
         try:
-            models = self.client.models.list().data
-        except openai.OpenAIError as error:
-            raise RemoteModelError(f"{self.base_url}/models: {type(error).__name__}: {error}") from None
+            models = self._models()
+        except RemoteModelError:
+            return None  # the name alone must then decide; the chat request reports the server
+        for entry in models:
+            if entry.id == self.model:
+                value = (getattr(entry, "model_extra", None) or {}).get("vlagent_profile")
+                return value if isinstance(value, str) else None
+        return None
+
+    def set_default_pixels(self, min_pixels: int, max_pixels: int) -> None:
+        """Send these limits unless the user set them: the server then resizes as `resized_size` says."""
+        self.processor_kwargs = {"min_pixels": min_pixels, "max_pixels": max_pixels, **self.processor_kwargs}
+
+    def resized_size(self, height: int, width: int) -> tuple[int, int]:
+        """The model-input (h, w) px the server makes of a height x width image, as far as the
+        limits this client sends decide it (Qwen2-VL's processor defaults otherwise)."""
+        from vlagent.perception.processor import smart_resize
+
+        low = self.processor_kwargs.get("min_pixels", 4 * 28 * 28)
+        high = self.processor_kwargs.get("max_pixels", 16384 * 28 * 28)
+        return smart_resize(height, width, 28, low, high)
+
+    def _first_model(self) -> str:
+        models = self._models()
         if not models:
             raise RemoteModelError(f"{self.base_url} serves no model")
         return models[0].id
@@ -141,8 +177,9 @@ def parse_target(spec: str) -> tuple[str, str | None]:
 
 def from_spec(spec: str, context) -> Any:
     """The policy for "remote:URL[#MODEL]" (see the module docstring)."""
-    from vlagent.policies.agent import AGENT_MAX_NEW_TOKENS, AgentPolicy
+    from vlagent.policies.agent import AgentPolicy, default_max_new_tokens
     from vlagent.policies.grounding import GROUND_MAX_NEW_TOKENS, GroundingPolicy
+    from vlagent.policies.profiles import choose_profile, profile_for_name
 
     url, model = parse_target(spec)
     options = dict(context.options)
@@ -157,8 +194,16 @@ def from_spec(spec: str, context) -> Any:
     pixels = {k: int(_number(options, k, 0, int)) or None for k in ("min_pixels", "max_pixels")}
     remote = RemoteModel(url, model, key, _number(options, "timeout_s", 30.0), int(_number(options, "retries", 3, int)),
                          **pixels)
-    default_tokens = AGENT_MAX_NEW_TOKENS if kind == "agent" else GROUND_MAX_NEW_TOKENS
-    max_new = int(_number(options, "max_new_tokens", default_tokens, int))
-    if kind == "agent":
-        return AgentPolicy(remote, manifest_sha256=None, max_new_tokens=max_new)
-    return GroundingPolicy(remote, manifest_sha256=None, max_new_tokens=max_new)
+    if kind == "grounding":
+        if options.get("profile"):
+            raise ConfigError("remote policy option profile applies to kind=agent only")
+        max_new = int(_number(options, "max_new_tokens", GROUND_MAX_NEW_TOKENS, int))
+        return GroundingPolicy(remote, manifest_sha256=None, max_new_tokens=max_new)
+    explicit = options.get("profile")
+    by_name = explicit or profile_for_name(remote.model)
+    profile = choose_profile(explicit, model_name=remote.model,
+                             advertised=None if by_name else remote.advertised_profile())
+    if profile.space == "model_px":
+        remote.set_default_pixels(profile.min_pixels, profile.max_pixels)
+    max_new = int(_number(options, "max_new_tokens", default_max_new_tokens(profile), int))
+    return AgentPolicy(remote, manifest_sha256=None, max_new_tokens=max_new, profile=profile)

@@ -145,6 +145,35 @@ def test_unparseable_output_takes_the_loops_retry_path(tiny, tmp_path):
     assert handle.instruction == "Turn on Wi-Fi"
 
 
+@pytest.mark.parametrize("name", ["qwen2.5-vl", "ui-tars-1.5"])
+def test_a_family_profiles_unreadable_answer_takes_the_retry_path_with_its_error_as_feedback(tiny, tmp_path, name):
+    from vlagent.perception.chat import render_chat
+    from vlagent.policies.agent import model_screen
+    from vlagent.policies.profiles import get_profile
+
+    _, package = tiny
+    engine = E.load(package, backend="onnx", **PIXELS)
+    profile = get_profile(name)
+    env = small_env(tmp_path)
+    env.setup_task("settings.wifi_on")
+    shot = env.source.capture()
+    screen = model_screen(engine, shot.size)
+    greedy = engine.generate(render_chat(profile.messages("Turn on Wi-Fi", [], screen)), images=[shot.image],
+                             max_new_tokens=16).text
+    steps = []
+    result = run_episode(env.source, AgentPolicy(engine, max_new_tokens=16, profile=profile), env.actuator,
+                         instruction="Turn on Wi-Fi", config=fast_loop(parse_retries=2), on_step=steps.append)
+    env.close()
+    assert result.status == "parse_error" and result.steps == 1  # a random model never writes the format
+    attempts = steps[0].attempts
+    assert len(attempts) == 3 and attempts[0]["raw_text"] == greedy
+    assert ("<tool_call>" if name == "qwen2.5-vl" else "Action:") in attempts[0]["error"]
+    assert attempts[1]["feedback"] and attempts[0]["error"] in attempts[1]["feedback"]
+    # The feedback is shown to a released family's model (after the screenshot), bounded.
+    retried = render_chat(profile.messages("Turn on Wi-Fi", [], screen, attempts[1]["feedback"]))
+    assert "Feedback: Your previous output could not be used" in retried
+
+
 def test_agent_policy_retries_sample_a_different_answer(tiny):
     _, package = tiny
     engine = E.load(package, backend="onnx", **PIXELS)

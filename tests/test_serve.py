@@ -12,17 +12,15 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.notorch import env_without_torch
+from tests.serve_process import CLI, ROOT, free_port, start_server, stop_server
 
 if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("openai") is None:
     pytest.skip("needs the serve extra (fastapi, uvicorn, openai)", allow_module_level=True)
@@ -30,50 +28,14 @@ if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("open
 from vlagent.policies.remote import image_data_url  # noqa: E402
 from vlagent.sim.phone import Phone  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "vlagent.agent.cli"]
 MODEL = "vlagent-demo"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(*args, port=None, env=None):
-    """A server process with torch unimportable (tests/notorch_site): serving never needs it."""
-    port = port or _free_port()
-    env = env_without_torch(env)
-    process = subprocess.Popen([*CLI, "serve", "--port", str(port), *args], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(process.communicate()[1])
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError("the server did not start")
-
-
-def _stop(process):
-    process.terminate()
-    try:
-        process.communicate(timeout=15)  # also closes the stderr pipe
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
 
 
 @pytest.fixture(scope="module")
 def server():
-    process, url = _start()
+    process, url = start_server()
     yield url
-    _stop(process)
+    stop_server(process)
 
 
 def _post(url, body, headers=None, path="/v1/chat/completions"):
@@ -206,10 +168,10 @@ def test_bad_requests_get_a_4xx_with_a_message_and_the_server_keeps_serving(serv
 
 def test_off_loopback_a_key_is_required(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "VLAGENT_API_KEY"}
-    refused = subprocess.run([*CLI, "serve", "--host", "0.0.0.0", "--port", str(_free_port())], cwd=ROOT, env=env,
+    refused = subprocess.run([*CLI, "serve", "--host", "0.0.0.0", "--port", str(free_port())], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "API key" in refused.stderr
-    process, url = _start("--host", "0.0.0.0", env={**env, "VLAGENT_API_KEY": "s3cret"})
+    process, url = start_server("--host", "0.0.0.0", env={**env, "VLAGENT_API_KEY": "s3cret"})
     try:
         body = {"model": MODEL, "messages": [{"role": "user", "content": "hello"}], "max_tokens": 4}
         status, answer = _post(url, body)
@@ -222,7 +184,7 @@ def test_off_loopback_a_key_is_required(tmp_path):
         assert missing.value.code == 401
         missing.value.close()
     finally:
-        _stop(process)
+        stop_server(process)
 
 
 def test_a_client_that_disconnects_frees_its_slot(server):
@@ -246,3 +208,23 @@ def test_a_client_that_disconnects_frees_its_slot(server):
         time.sleep(0.1)
     assert json.loads(_get(server, "/health"))["active"] == 0
     assert _metric(server, 'vlagent_requests_total{status="cancelled"}') == cancelled + 1
+
+
+def test_a_served_name_that_says_nothing_falls_back_to_the_advertised_profile():
+    from vlagent.agent.errors import ConfigError
+    from vlagent.agent.registry import PolicyContext, make_policy
+
+    process, url = start_server("--served-model-name", "my-phone-model")
+    try:
+        (entry,) = json.loads(_get(url, "/v1/models"))["data"]
+        assert entry["id"] == "my-phone-model" and entry["vlagent_profile"] == "vlagent"  # the package's
+        assert make_policy(f"remote:{url}", PolicyContext(options={})).profile.name == "vlagent"
+        named = make_policy(f"remote:{url}#Qwen2.5-VL-7B-Instruct", PolicyContext(options={}))
+        assert named.profile.name == "qwen2.5-vl"  # the name first (the request would then 404)
+        assert named.engine.processor_kwargs == {"min_pixels": 3136, "max_pixels": 12845056}
+        forced = make_policy(f"remote:{url}", PolicyContext(options={"profile": "ui-tars"}))
+        assert forced.profile.name == "ui-tars"
+        with pytest.raises(ConfigError, match="kind=agent only"):
+            make_policy(f"remote:{url}", PolicyContext(options={"kind": "grounding", "profile": "ui-tars"}))
+    finally:
+        stop_server(process)

@@ -19,6 +19,8 @@ def export(
     out_dir: Annotated[Path, typer.Argument(help="New (or empty) directory for the package.")],
     quantize: Annotated[str, typer.Option("--quantize", help="none (fp32), int8, or int4 (int4 decoder, int8 vision).")] = "none",
     opset: Annotated[int, typer.Option("--opset", help="ONNX opset (23 or later).")] = 23,
+    profile: Annotated[str, typer.Option(
+        "--profile", help="The model's prompt profile, recorded in the manifest (default: from the checkpoint).")] = None,
 ) -> None:
     """Export vision.onnx, decoder.onnx, embeddings, settings and a manifest with sha256 of every file."""
     if quantize not in QUANTIZE:
@@ -27,7 +29,10 @@ def export(
         from vlagent.perception.export.package import export_package
     except ModuleNotFoundError as error:
         fail(f"export needs the export extra (pip install 'vlagent[export]'): {error}")
-    manifest = export_package(checkpoint_dir, out_dir, quantize=quantize, opset=opset,
+    from vlagent.policies.profiles import get_profile, profile_for_model_dir
+
+    chosen = get_profile(profile).name if profile else profile_for_model_dir(checkpoint_dir)
+    manifest = export_package(checkpoint_dir, out_dir, quantize=quantize, opset=opset, profile=chosen,
                               log=lambda line: typer.echo(line, err=True))
     total = sum(entry["bytes"] for entry in manifest["files"].values())
     typer.echo(f"{out_dir}: {len(manifest['files'])} files, {total / 2**20:.1f} MiB, quantization {quantize}")

@@ -47,6 +47,9 @@ def run(
     env_opt: Annotated[list[str], typer.Option("--env-opt", help="Env option KEY=VALUE (repeatable).")] = None,
     policy_opt: Annotated[list[str], typer.Option("--policy-opt", help="Policy option KEY=VALUE (repeatable).")] = None,
     model: Annotated[Path, typer.Option("--model", help="Model for model policies (same as --policy-opt model=DIR).")] = None,
+    profile: Annotated[str, typer.Option(
+        "--profile", help="The agent's prompt profile: vlagent, qwen2-vl, qwen2.5-vl, ui-tars, ui-tars-1.5 "
+                          "(default: from the model; same as --policy-opt profile=NAME).")] = None,
     frame_format: Annotated[str, typer.Option("--frame-format", help="Recorded frames: png or webp.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an episode already in --record.")] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help=FRESH_HELP)] = False,
@@ -73,7 +76,8 @@ def run(
     config = config.model_copy(update={
         "env_options": {**config.env_options, **parse_pairs(env_opt, "--env-opt")},
         "policy_options": {**config.policy_options, **parse_pairs(policy_opt, "--policy-opt"),
-                           **({"model": str(model)} if model is not None else {})}})
+                           **({"model": str(model)} if model is not None else {}),
+                           **({"profile": profile} if profile is not None else {})}})
     if not config.task:
         fail("no task: pass --task ID|TEXT or set task in the config")
     console = Console(stderr=True)

@@ -33,6 +33,8 @@ def serve(
     api_key: Annotated[str, typer.Option("--api-key", envvar="VLAGENT_API_KEY",
                                          help="Require this key (Bearer) on every request; needed off loopback.")] = None,
     served_model_name: Annotated[str, typer.Option("--served-model-name", help="The model id clients send.")] = None,
+    profile: Annotated[str, typer.Option(
+        "--profile", help="The model's prompt profile, listed in /v1/models (default: from the package).")] = None,
     max_batch: Annotated[int, typer.Option("--max-batch", help="Sequences decoded together (1-64).")] = 8,
     threads: Annotated[int, typer.Option("--threads", help="onnxruntime intra-op threads.")] = 1,
     allowed_local_media_path: Annotated[Path, typer.Option(
@@ -61,10 +63,13 @@ def serve(
         model, default_name = path(), "vlagent-demo"
     else:
         default_name = model.resolve().name
+    from vlagent.policies.profiles import get_profile, profile_for_model_dir
+
+    advertised = get_profile(profile).name if profile else profile_for_model_dir(model)
     engine = load(model, backend="onnx", threads=threads)
     name = served_model_name or default_name
     app = create_app(engine, name, api_key=api_key, max_batch=max_batch,
-                     allowed_local_media_path=allowed_local_media_path)
+                     allowed_local_media_path=allowed_local_media_path, profile=advertised)
     typer.echo(f"serving {name} ({model}) on http://{host}:{port}/v1 (batch up to {max_batch}"
                f"{', API key required' if api_key else ''})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -7,7 +7,7 @@
   `chat.completion.chunk`s ending in `data: [DONE]` (and a usage chunk on
   `stream_options.include_usage`). A client that disconnects cancels its request, which frees
   its batch slot at the next decode step.
-- `GET /v1/models`, `GET /health`, `GET /metrics` (Prometheus text: requests by status,
+- `GET /v1/models` (with the model's prompt profile as `vlagent_profile`), `GET /health`, `GET /metrics` (Prometheus text: requests by status,
   prompt and generated tokens, queue depth, sequences in the batch, latency histograms).
 Errors are the OpenAI error body with a 4xx: 400 for a malformed request, a bad data URL, an
 image over the limits, `max_tokens` over the server's limit or a prompt + answer longer than
@@ -118,8 +118,11 @@ class _Metrics:
 
 
 def create_app(engine, model_name: str, api_key: str | None = None, max_batch: int = 8, max_queue: int = 64,
-               allowed_local_media_path: Path | None = None, max_tokens_limit: int = MAX_TOKENS_LIMIT):
-    """The app (see the module docstring); the scheduler starts now and stops with the app."""
+               allowed_local_media_path: Path | None = None, max_tokens_limit: int = MAX_TOKENS_LIMIT,
+               profile: str | None = None):
+    """The app (see the module docstring); the scheduler starts now and stops with the app.
+    `profile`, the model's prompt profile (policies.profiles), is listed in /v1/models as
+    `vlagent_profile` so that a remote policy can speak the model's format by itself."""
     scheduler = BatchScheduler(engine, max_batch=max_batch, max_queue=max_queue)
     metrics = _Metrics(scheduler)
     context = engine.config.text.max_position_embeddings
@@ -160,8 +163,10 @@ def create_app(engine, model_name: str, api_key: str | None = None, max_batch: i
 
     @app.get("/v1/models")
     async def models():
-        return {"object": "list", "data": [{"id": model_name, "object": "model", "created": 0, "owned_by": "vlagent",
-                                            "max_model_len": context}]}
+        entry = {"id": model_name, "object": "model", "created": 0, "owned_by": "vlagent", "max_model_len": context}
+        if profile:
+            entry["vlagent_profile"] = profile
+        return {"object": "list", "data": [entry]}
 
     @app.get("/metrics")
     async def prometheus():

@@ -109,8 +109,12 @@ def _trace(checkpoint: Path, raw: Path, staging: Path, opset: int, log: Callable
 
 
 def export_package(checkpoint_dir: str | Path, out_dir: str | Path, quantize: str = "none",
-                   opset: int = DEFAULT_OPSET, log: Callable[[str], None] = lambda _: None) -> dict:
+                   opset: int = DEFAULT_OPSET, log: Callable[[str], None] = lambda _: None,
+                   profile: str | None = None) -> dict:
     """Export `checkpoint_dir` into the new (or empty) directory `out_dir`; returns the manifest.
+
+    `profile`: the model's prompt profile name (policies.profiles), recorded in the manifest
+    so that the agent policy speaks the model's format without being told.
 
     quantize: "none" (fp32 graphs), "int8" (int8 vision and decoder weights) or "int4"
     (int4 decoder weights in blocks of 32, int8 vision).
@@ -148,6 +152,7 @@ def export_package(checkpoint_dir: str | Path, out_dir: str | Path, quantize: st
             "graphs": {name: _graph_io(staging / name) for name in GRAPHS},
             "embeddings": {"file": EMBEDDINGS, "dtype": "float32",
                            "shape": [config.text.vocab_size, config.text.hidden_size]},
+            **({"profile": profile} if profile else {}),
         }
         manifest = write_manifest(staging, info)
         if out.exists():

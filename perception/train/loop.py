@@ -227,8 +227,13 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
         samples, targets = sampler.draw(recipe.batch, weighted=elapsed >= recipe.nav_weight_from_minutes * 60)
         batch = collate(samples, targets, tokenizer, processor, pad_id)
         parts = trainer(batch)
-        loss = parts["lm"] + recipe.dense_weight * (parts["dense_label"] + parts["dense_pos"] + parts["dense_box"]) \
-            + recipe.query_weight * (parts["query"] + parts["query_box"])
+        loss = parts["lm"]
+        # A zero weight drops its term outright: a batch without dense targets (next-action
+        # samples only) has a NaN dense loss (a mean over no tokens), and 0 * NaN is NaN.
+        if recipe.dense_weight:
+            loss = loss + recipe.dense_weight * (parts["dense_label"] + parts["dense_pos"] + parts["dense_box"])
+        if recipe.query_weight:
+            loss = loss + recipe.query_weight * (parts["query"] + parts["query_box"])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainer.parameters(), 1.0)
