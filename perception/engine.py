@@ -45,7 +45,8 @@ class BackendNotAvailableError(VlagentError, NotImplementedError):
 class Generation:
     """One completion. token_ids: new tokens (a final stop token included); text: their decoded
     text without the stop token; prompt_tokens: prompt length after pad expansion;
-    timings (s): preprocess, vision, prefill, and decode (one entry per decode step)."""
+    timings (s): preprocess, vision, prefill, and decode (one entry per decode step); and
+    `reused_tokens`, a count: prompt tokens the prefill took from the backend's prefix cache."""
 
     token_ids: list[int]
     text: str
@@ -156,6 +157,7 @@ class Engine:
         padded = bool((mask == 0).any())
         logits, state = self.backend.prefill(ids, positions, deltas, features[0], features[1], mask if padded else None)
         timings["prefill"] = _since(start)
+        timings["reused_tokens"] = int(getattr(self.backend, "last_reused", 0))
         return logits, state
 
     def _decode(self, logits, state, mask, params, seed, max_new_tokens, ignore_eos, stream, timings):
@@ -234,7 +236,7 @@ def _since(start: float) -> float:
     return time.perf_counter() - start
 
 
-BACKEND_OPTIONS = {"torch": ("dtype", "threads"), "onnx": ("threads", "providers", "verify", "cache_headroom", "spin")}
+BACKEND_OPTIONS = {"torch": ("dtype", "threads"), "onnx": ("threads", "providers", "verify", "cache_headroom", "spin", "prefix_reuse")}
 PROCESSOR_OPTIONS = ("min_pixels", "max_pixels")
 
 
@@ -246,7 +248,9 @@ def load(model_dir: str | Path, backend: str = "torch", **options) -> Engine:
     for the onnx backend (a `vlagent export` package; numpy + onnxruntime only) `threads`
     (intra-op threads per session), `providers` (onnxruntime execution providers), `verify`
     (check every file's sha256, default True), `cache_headroom` (KV slots added at a time) and
-    `spin` (busy-wait between ops: faster on idle cores, slower on shared ones; default False).
+    `spin` (busy-wait between ops: faster on idle cores, slower on shared ones; default False)
+    and `prefix_reuse` (keep the KV cache of the last prompt's text before its first image for
+    the next prompt that starts the same way, as an agent's steps do; default True).
     """
     if backend not in BACKEND_OPTIONS:
         raise EngineError(f"unknown backend {backend!r}; choose one of {sorted(BACKEND_OPTIONS)}")

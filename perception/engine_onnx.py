@@ -14,6 +14,15 @@ per buffer, bound to numpy arrays that are updated in place (embedding, position
 preallocated outputs, so a step allocates nothing. The buffer grows by `cache_headroom` slots
 when full (one copy per that many tokens). Where the CUDA execution provider is available it is
 used with the options below; the cache then stays in host memory and is copied per step.
+
+Prefix reuse: an agent sends the same system message and instruction at every step of an
+episode, with only the history and the screenshot after them changing. After each unpadded
+one-prompt prefill the backend keeps the keys and values of that prompt's text before its first
+image (`PrefixCache`); the next such prefill that starts with the same tokens feeds them as
+`past` and computes only the rest. The reuse stops before any vision token: positions there are
+plain 0..n-1 in all three M-RoPE sections (no image came yet), so cached keys, which carry their
+rotary positions, are exactly what a full prefill would compute (tests/test_engine_onnx.py
+checks the logits). One entry, replaced by every prefill: no growth, nothing to evict.
 """
 from __future__ import annotations
 
@@ -123,11 +132,24 @@ class DecodeState:
         return self.keys[0].shape[2]
 
 
+@dataclass
+class PrefixCache:
+    """The text prefix of the last one-prompt prefill: ids [n] and per layer keys / values
+    [1, kv_heads, n, head_dim], positions 0..n-1."""
+
+    ids: np.ndarray
+    keys: list[np.ndarray]
+    values: list[np.ndarray]
+
+
 class OnnxBackend:
-    """Vision encoding, prefill and one-token decode steps on an exported package."""
+    """Vision encoding, prefill and one-token decode steps on an exported package.
+
+    `prefix_reuse` (default on) keeps the KV cache of the last prompt's text prefix (see the
+    module docstring); `last_reused` is how many prompt tokens the last prefill took from it."""
 
     def __init__(self, package_dir: str | Path, threads: int | None = None, providers: list | None = None,
-                 verify: bool = True, cache_headroom: int = 256, spin: bool = False):
+                 verify: bool = True, cache_headroom: int = 256, spin: bool = False, prefix_reuse: bool = True):
         package = Path(package_dir)
         if not (package / MANIFEST).is_file():
             raise NotAPackageError(f"{package} has no {MANIFEST}: the onnx backend runs exported packages; "
@@ -139,6 +161,9 @@ class OnnxBackend:
         check_memory(package, self.manifest)
         self.config = Qwen2VLConfig.from_file(package)
         self.headroom = cache_headroom
+        self.prefix_reuse = prefix_reuse
+        self.prefix: PrefixCache | None = None
+        self.last_reused = 0
         options, providers = session_options(threads, spin), providers or default_providers()
         self.vision = ort.InferenceSession(str(package / "vision.onnx"), options, providers=providers)
         self.decoder = ort.InferenceSession(str(package / "decoder.onnx"), options, providers=providers)
@@ -205,18 +230,56 @@ class OnnxBackend:
         """Last-position logits [B, vocab] float32 and the cache, for ids [B, L], positions [3, B, L]."""
         batch, length = input_ids.shape
         t = self.config.text
+        single = self.prefix_reuse and batch == 1 and attention_mask is None
+        reused = self._reusable(input_ids[0]) if single else 0
         mask = np.ones((batch, length), np.int64) if attention_mask is None else np.asarray(attention_mask, np.int64)
-        empty = np.zeros((batch, t.num_key_value_heads, 0, t.head_dim), np.float32)
         inputs, _ = decoder_io_names(t.num_hidden_layers)
-        feed = {name: empty for name in inputs[4:]}
-        feed.update(inputs_embeds=self._embed(input_ids, image_features, video_features), attention_mask=mask,
-                    position_ids=np.ascontiguousarray(position_ids, dtype=np.int64), logits_index=np.array([length - 1]))
+        if reused:
+            feed = {}
+            for i in range(t.num_hidden_layers):
+                feed[inputs[4 + 2 * i]] = self.prefix.keys[i][:, :, :reused]
+                feed[inputs[5 + 2 * i]] = self.prefix.values[i][:, :, :reused]
+        else:
+            empty = np.zeros((batch, t.num_key_value_heads, 0, t.head_dim), np.float32)
+            feed = {name: empty for name in inputs[4:]}
+        embeds = self._embed(input_ids, image_features, video_features)[:, reused:]
+        feed.update(inputs_embeds=embeds, attention_mask=mask,
+                    position_ids=np.ascontiguousarray(position_ids[:, :, reused:], dtype=np.int64),
+                    logits_index=np.array([length - reused - 1]))
         logits, *presents = self.decoder.run(None, feed)
         state = self._new_state(batch, length + self.headroom, rope_deltas)
+        if reused:
+            self._write(state, [v for i in range(t.num_hidden_layers) for v in (self.prefix.keys[i][:, :, :reused],
+                                                                                  self.prefix.values[i][:, :, :reused])])
         self._write(state, presents)
         state.mask[:, :length] = mask
         state.valid = mask.sum(-1)
+        self.last_reused = reused
+        if single:
+            self._keep_prefix(input_ids[0], state)
         return logits[:, -1].copy(), state
+
+    def _text_prefix_length(self, ids: np.ndarray) -> int:
+        """Tokens before the first vision token (where every M-RoPE position is 0..n-1)."""
+        c = self.config
+        vision = np.flatnonzero(np.isin(ids, [c.vision_start_token_id, c.image_token_id, c.video_token_id]))
+        return int(vision[0]) if len(vision) else len(ids)
+
+    def _reusable(self, ids: np.ndarray) -> int:
+        """How many leading tokens of `ids` the cached prefix holds (at least one token is left
+        to compute, since the prefill must return its logits)."""
+        if self.prefix is None:
+            return 0
+        n = min(len(self.prefix.ids), self._text_prefix_length(ids), len(ids) - 1)
+        if n <= 0:
+            return 0
+        same = self.prefix.ids[:n] == ids[:n]
+        return n if same.all() else int(np.argmin(same))
+
+    def _keep_prefix(self, ids: np.ndarray, state: DecodeState) -> None:
+        n = self._text_prefix_length(ids)
+        self.prefix = PrefixCache(np.array(ids[:n], np.int64), [k[:, :, :n].copy() for k in state.keys],
+                                  [v[:, :, :n].copy() for v in state.values])
 
     def decode(self, state: DecodeState, token_ids: np.ndarray, attention_mask: np.ndarray | None = None
                ) -> tuple[np.ndarray, DecodeState]:
