@@ -89,13 +89,15 @@ def main() -> None:
         print(name, first_tokens, tokens, reused, {k: round(v, 1) for k, v in med.items()}, flush=True)
     t = engine.config.text
     lines = [SECTION, "",
-             f"`python bench/prefix.py --model {args.model.name} --threads {args.threads} --rounds {args.rounds}`: "
+             f"`python bench/prefix.py --model {args.model} --threads {args.threads} --rounds {args.rounds}`: "
              f"decoder {t.num_hidden_layers} layers x hidden {t.hidden_size} ({t.num_attention_heads} heads, "
              f"{t.num_key_value_heads} KV heads), vocab {t.vocab_size}, "
              f"a 1080x2400 screenshot at {h // 28 * (w // 28)} visual tokens "
              f"({w}x{h}), {args.threads} threads, median of {args.rounds} interleaved rounds. Prefill of the decoder "
-             "only (vision features computed beforehand). Step 2 repeats step 1's system message and task; its "
-             "history and screenshot are new.", "",
+             "only (vision features computed beforehand), prompts in the package's tokenizer. Step 2 repeats step 1's "
+             "system message and task; its history and screenshot are new. The reuse stops at the first image, so "
+             "what it saves is the share of the prompt before it: large for the Qwen profiles' tool schema, small "
+             "for vlagent's short prompt.", "",
              "| profile | step 1 tokens | step 1 prefill ms | step 2 tokens | reused | step 2 prefill ms, no reuse "
              "| step 2 prefill ms, reuse | saved |", "|---|---|---|---|---|---|---|---|"]
     for name, first_tokens, tokens, reused, med in rows:
