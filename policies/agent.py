@@ -109,6 +109,6 @@ def from_context(context) -> AgentPolicy:
     explicit = options.pop("profile", None)
     parsed = model_options(options)
     engine = load_engine(parsed)  # first: a missing model is named as such, not as an unknown family
-    profile = choose_profile(explicit, model_dir=parsed.model)
+    profile = choose_profile(explicit, model_dir=parsed.model, env=context.env)
     max_new = parsed.max_new_tokens if "max_new_tokens" in options else default_max_new_tokens(profile)
     return AgentPolicy(engine, manifest_sha256(parsed.model), max_new, profile=profile)

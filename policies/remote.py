@@ -201,7 +201,7 @@ def from_spec(spec: str, context) -> Any:
         return GroundingPolicy(remote, manifest_sha256=None, max_new_tokens=max_new)
     explicit = options.get("profile")
     by_name = explicit or profile_for_name(remote.model)
-    profile = choose_profile(explicit, model_name=remote.model,
+    profile = choose_profile(explicit, model_name=remote.model, env=context.env,
                              advertised=None if by_name else remote.advertised_profile())
     if profile.space == "model_px":
         remote.set_default_pixels(profile.min_pixels, profile.max_pixels)

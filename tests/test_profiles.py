@@ -160,6 +160,61 @@ def test_uitars_prompt_is_the_readme_template_then_previous_answers_then_the_scr
     assert turns[4][1] == IMAGE
 
 
+def test_desktop_forms_use_the_families_computer_templates():
+    """Qwen2.5-VL cookbook computer_use.ipynb (ComputerUse tool); UI-TARS codes/ui_tars/prompt.py
+    COMPUTER_USE_DOUBAO."""
+    turns = _turns(rendered("qwen2.5-vl-computer"))
+    tools = json.loads(turns[0][1].split("<tools>\n", 1)[1].split("\n</tools>", 1)[0])
+    assert tools["function"]["name"] == "computer_use"
+    assert tools["function"]["description"].startswith("Use a mouse and keyboard to interact with a computer")
+    assert "* The screen's resolution is 196x448." in tools["function"]["description"]
+    assert tools["function"]["parameters"]["properties"]["action"]["enum"][:4] == [
+        "key", "type", "mouse_move", "left_click"]
+    assert '"action": "left_click", "coordinate": [65, 366]' in turns[1][1]
+    prompt = _turns(rendered("ui-tars-1.5-computer"))[1][1]
+    assert "left_double(point='<point>x1 y1</point>')\nright_single(point='<point>x1 y1</point>')" in prompt
+    assert "hotkey(key='ctrl c') # Split keys with a space and use lowercase." in prompt
+    assert "press_home()" not in prompt
+
+
+@pytest.mark.parametrize("arguments,action", [
+    ({"action": "left_click", "coordinate": [98, 224]}, "Click(x=540, y=1200, button='left')"),
+    ({"action": "right_click", "coordinate": [98, 224]}, "Click(x=540, y=1200, button='right')"),
+    ({"action": "double_click", "coordinate": [98, 224]}, "Click(x=540, y=1200, clicks=2)"),
+    ({"action": "mouse_move", "coordinate": [196, 448]}, "Hover(x=1080, y=2400)"),
+    ({"action": "type", "text": "hello\n"}, "TypeText(text='hello', submit=True)"),
+    ({"action": "key", "keys": ["ctrl", "c"]}, "KeyPress(key=['ctrl', 'c'])"),
+    ({"action": "key", "keys": ["Return"]}, "KeyPress(key='enter')"),
+    ({"action": "scroll", "pixels": -224}, "Scroll(direction='down', amount=0.5)"),
+    ({"action": "wait", "time": 2}, "Wait(seconds=2.0)"),
+    ({"action": "terminate", "status": "success"}, "Finish(status='success')"),
+])
+def test_qwen25vl_computer_use_actions(arguments, action):
+    from vlagent.agent import actions as A
+
+    text = f"<tool_call>\n{json.dumps({'name': 'computer_use', 'arguments': arguments})}\n</tool_call>"
+    assert get_profile("qwen2.5-vl-computer").parse(text, screen()).action == eval(action, vars(A))  # noqa: S307
+
+
+def test_computer_use_drag_without_a_start_is_refused_and_the_desktop_env_picks_desktop_forms(tmp_path):
+    from types import SimpleNamespace
+
+    from vlagent.agent.envs import SimPhoneEnv
+
+    with pytest.raises(AnswerFormatError, match="mouse_move"):
+        get_profile("qwen2.5-vl-computer").parse(
+            '<tool_call>{"name": "computer_use", "arguments": {"action": "left_click_drag", "coordinate": [1, 2]}}'
+            "</tool_call>", screen())
+    desktop = SimpleNamespace(device={"kind": "desktop"})  # what DesktopEnv.device says (docs/DESKTOP.md)
+    assert choose_profile(model_name="Qwen2.5-VL-7B-Instruct", env=desktop).name == "qwen2.5-vl-computer"
+    assert choose_profile(model_name="UI-TARS-1.5-7B", env=desktop).name == "ui-tars-1.5-computer"
+    assert choose_profile(model_name="Qwen2-VL-7B", env=desktop).name == "qwen2-vl"  # no desktop form
+    assert choose_profile("qwen2.5-vl", env=desktop).name == "qwen2.5-vl"  # named: kept
+    phone = SimPhoneEnv(0, state_file=tmp_path / "s.json", fresh=True)
+    assert choose_profile(model_name="Qwen2.5-VL-7B-Instruct", env=phone).name == "qwen2.5-vl"
+    phone.close()
+
+
 def test_vlagent_prompt_is_unchanged_by_profiles():
     from vlagent.policies.prompts import agent_prompt
 
@@ -314,14 +369,27 @@ def test_qwen2vl_documented_answers_are_relative_1000(budget):
 
 @pytest.mark.parametrize("name", list(PROFILES))
 def test_written_answers_parse_back_to_the_action(name):
+    from vlagent.agent.actions import Click
+
     profile, s = get_profile(name), screen(BUDGETS[1])
+    written = 0
     for action in (Tap(x=540, y=1200), TypeText(text="Idées 💡 'x' \"y\""), KeyPress(key="back"), KeyPress(key="home"),
                    OpenApp(app="Calculator"), Answer(text="+33 64"), Finish(status="success")):
         target = ("Wi-Fi", (500.0, 1150.0, 580.0, 1250.0)) if isinstance(action, Tap) else None
-        parsed = profile.parse(profile.format_answer(action, s, target), s).action
-        expected = action.model_copy(update={"clear": True}) if name == "vlagent" and isinstance(action, TypeText) \
-            else action
+        try:
+            text = profile.format_answer(action, s, target)
+        except AnswerFormatError:
+            assert name == "qwen2.5-vl-computer" and isinstance(action, (OpenApp, Answer))  # no such tool action
+            continue
+        parsed = profile.parse(text, s).action
+        expected = action
+        if name == "vlagent" and isinstance(action, TypeText):
+            expected = action.model_copy(update={"clear": True})
+        if name == "qwen2.5-vl-computer" and isinstance(action, Tap):
+            expected = Click(x=action.x, y=action.y)  # a desktop click
         assert parsed == expected
+        written += 1
+    assert written >= 5
 
 
 @pytest.mark.parametrize("name,text,reason", [
@@ -361,11 +429,14 @@ FRAGMENTS = {
     "qwen2-vl": ["✿FUNCTION✿: ", "mobile_use", "\n✿ARGS✿: ", '{"action": "click", "coordinate": [', "500, 300]}",
                  "✿RESULT✿", "<|object_ref_start|>", "<|object_ref_end|>", "<|box_start|>", "(1,2),(3,4)",
                  "<|box_end|>", "1e999", "}", "{", '"', ","],
+    "qwen2.5-vl-computer": ["<tool_call>", "</tool_call>", '{"name": "computer_use", "arguments": ',
+                            '{"action": "left_click", ', '"coordinate": [', '"keys": ["ctrl"]', '"pixels": -5',
+                            "1e999", "]", "}", '"', ","],
     "ui-tars": ["Thought: ", "Action: ", "\nAction: ", "click(", "start_box=", "point=", "'", '"', "<|box_start|>",
                 "(500,300)", "<|box_end|>", "<point>", "1 2", "</point>", ")", ",", "\\", "=", "type(content=",
                 "finished(", "scroll(", "direction='down'", "1" * 20],
 }
-FRAGMENTS["ui-tars-1.5"] = FRAGMENTS["ui-tars"]
+FRAGMENTS["ui-tars-1.5"] = FRAGMENTS["ui-tars-1.5-computer"] = FRAGMENTS["ui-tars"]
 FRAGMENTS["vlagent"] = ["tap ", "<|object_ref_start|>", "x", "<|object_ref_end|>", "<|box_start|>", "(1,2),(3,4)",
                         "<|box_end|>", 'type "', '"', "finish success"]
 
@@ -398,7 +469,8 @@ ADVERSARIAL = {
     "ui-tars": ["Action: click(start_box='" + "(" * 19_000, "Action: type(content='" + "\\" * 19_000,
                 "Thought: " + "Action:" * 2800, "Action: " + "a" * 19_000 + "(", "Action: f(" + "k='v'," * 3000],
 }
-ADVERSARIAL["ui-tars-1.5"] = ADVERSARIAL["ui-tars"]
+ADVERSARIAL["ui-tars-1.5"] = ADVERSARIAL["ui-tars-1.5-computer"] = ADVERSARIAL["ui-tars"]
+ADVERSARIAL["qwen2.5-vl-computer"] = ADVERSARIAL["qwen2.5-vl"]
 ADVERSARIAL["vlagent"] = ["tap " + "<|box_start|>" * 1500, 'type "' + "\\" * 100_001]
 
 
@@ -482,4 +554,4 @@ def test_cli_unknown_profile_is_one_line_naming_the_profiles(tmp_path):
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
         assert errors == ["error: unknown profile 'llava'; known profiles: vlagent, qwen2-vl, qwen2.5-vl, ui-tars, "
-                          "ui-tars-1.5"], done.stderr
+                          "ui-tars-1.5, qwen2.5-vl-computer, ui-tars-1.5-computer"], done.stderr

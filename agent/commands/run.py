@@ -48,8 +48,9 @@ def run(
     policy_opt: Annotated[list[str], typer.Option("--policy-opt", help="Policy option KEY=VALUE (repeatable).")] = None,
     model: Annotated[Path, typer.Option("--model", help="Model for model policies (same as --policy-opt model=DIR).")] = None,
     profile: Annotated[str, typer.Option(
-        "--profile", help="The agent's prompt profile: vlagent, qwen2-vl, qwen2.5-vl, ui-tars, ui-tars-1.5 "
-                          "(default: from the model; same as --policy-opt profile=NAME).")] = None,
+        "--profile", help="The agent's prompt profile: vlagent, qwen2-vl, qwen2.5-vl, ui-tars, ui-tars-1.5, "
+                          "qwen2.5-vl-computer, ui-tars-1.5-computer (default: from the model and env; "
+                          "same as --policy-opt profile=NAME).")] = None,
     frame_format: Annotated[str, typer.Option("--frame-format", help="Recorded frames: png or webp.")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an episode already in --record.")] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help=FRESH_HELP)] = False,

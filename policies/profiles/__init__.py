@@ -4,7 +4,9 @@ PROFILES maps a profile name to the module attribute holding its `base.Profile`:
 - "vlagent": the shipped model's one-line grammar (policies.profiles.vlagent);
 - "qwen2-vl": Qwen2-VL-Instruct, Qwen-Agent function calls, 0..1000;
 - "qwen2.5-vl": Qwen2.5-VL's `mobile_use` tool calls, model-input px;
-- "ui-tars" (1.0, 0..1000) and "ui-tars-1.5" (model-input px): Thought/Action answers.
+- "ui-tars" (1.0, 0..1000) and "ui-tars-1.5" (model-input px): Thought/Action answers;
+- "qwen2.5-vl-computer", "ui-tars-1.5-computer": the desktop forms (computer_use, COMPUTER_USE),
+  chosen instead of the phone forms when the env is a desktop.
 
 Choice (`choose_profile`): an explicit name (`--profile`, policy option `profile`) wins; then,
 for a local model, the package manifest's "profile" (written by `vlagent export`), a package
@@ -29,7 +31,12 @@ PROFILES = {
     "qwen2.5-vl": "vlagent.policies.profiles.qwen25vl:PROFILE",
     "ui-tars": "vlagent.policies.profiles.uitars:PROFILE_V1",
     "ui-tars-1.5": "vlagent.policies.profiles.uitars:PROFILE_V15",
+    "qwen2.5-vl-computer": "vlagent.policies.profiles.qwen25vl_computer:PROFILE",
+    "ui-tars-1.5-computer": "vlagent.policies.profiles.uitars:PROFILE_V15_COMPUTER",
 }
+# A family's desktop form, used in place of its phone form when the env is a desktop and the
+# profile was not named explicitly.
+DESKTOP_VARIANTS = {"qwen2.5-vl": "qwen2.5-vl-computer", "ui-tars-1.5": "ui-tars-1.5-computer"}
 # HF config model_type -> profile, for checkpoints whose name says nothing.
 MODEL_TYPES = {"qwen2_vl": "qwen2-vl", "qwen2_5_vl": "qwen2.5-vl"}
 # Model-name patterns, tried in order on the lower-cased name with "_" read as "-": UI-TARS
@@ -92,13 +99,22 @@ def profile_for_model_dir(model_dir: str | Path) -> str | None:
 
 
 def choose_profile(explicit: str | None = None, *, model_dir: str | Path | None = None, model_name: str | None = None,
-                   advertised: str | None = None) -> Profile:
-    """The profile for a model (see the module docstring for the order)."""
+                   advertised: str | None = None, env=None) -> Profile:
+    """The profile for a model (see the module docstring for the order); on a desktop `env`
+    (device kind "desktop") a family's desktop form, unless the profile was named."""
     if explicit:
         return get_profile(explicit)
+    found = _inferred(model_dir, model_name, advertised)
+    device = getattr(env, "device", None) if env is not None else None
+    if isinstance(device, dict) and device.get("kind") == "desktop":
+        found = DESKTOP_VARIANTS.get(found, found)
+    return get_profile(found)
+
+
+def _inferred(model_dir, model_name, advertised) -> str:
     found = profile_for_model_dir(model_dir) if model_dir is not None else None
     found = found or profile_for_name(model_name) or advertised
     if found is None:
         what = f"model {model_dir}" if model_dir is not None else f"served model {model_name!r}"
         raise ProfileError(f"cannot tell which prompt profile {what} needs; pass --profile with one of: {known()}")
-    return get_profile(found)
+    return found

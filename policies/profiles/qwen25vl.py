@@ -272,30 +272,34 @@ def action_from_arguments(arguments: dict, raw: str, screen: Screen, space: str 
     return Finish(status=status)
 
 
-def parse(text: str, screen: Screen) -> ProfileAnswer:
-    """One `<tool_call>` answer -> ProfileAnswer (frame px). Text before the call is the thought;
-    a missing `</tool_call>` at the very end (a cut answer) is tolerated."""
-    raw = check_answer(text)
+def tool_call_arguments(raw: str, tool: str) -> tuple[dict, str | None]:
+    """(arguments, thought) of the one `<tool_call>` in an answer naming `tool`. Text before
+    the call is the thought; a missing `</tool_call>` at the very end (a cut answer) is tolerated."""
     body = raw.strip().removesuffix("<|im_end|>").rstrip()
     start = body.find(CALL_START)
     if start < 0:
-        raise AnswerFormatError(raw, f'answer with {CALL_START}{{"name": "{TOOL}", "arguments": {{...}}}}{CALL_END}')
+        raise AnswerFormatError(raw, f'answer with {CALL_START}{{"name": "{tool}", "arguments": {{...}}}}{CALL_END}')
     end = body.find(CALL_END, start)
     call_text = body[start + len(CALL_START): end if end >= 0 else None].strip()
     rest = body[end + len(CALL_END):].strip() if end >= 0 else ""
     if CALL_START in rest:
         raise AnswerFormatError(raw, "answer with exactly one tool call")
     call = json_object(call_text, raw, "the tool call")
-    if call.get("name") != TOOL:
-        raise AnswerFormatError(raw, f"the tool call must name {TOOL!r}, got {shown(str(call.get('name')))}")
+    if call.get("name") != tool:
+        raise AnswerFormatError(raw, f"the tool call must name {tool!r}, got {shown(str(call.get('name')))}")
     arguments = call.get("arguments")
     if isinstance(arguments, str):  # some servers re-encode arguments as a JSON string
         arguments = json_object(arguments, raw, "the arguments")
     if not isinstance(arguments, dict):
         raise AnswerFormatError(raw, "the tool call needs \"arguments\": {\"action\": ...}")
-    thought = body[:start].strip() or None
-    return ProfileAnswer(action_from_arguments(arguments, raw, screen), thought=thought)
+    return arguments, body[:start].strip() or None
 
+
+def parse(text: str, screen: Screen) -> ProfileAnswer:
+    """One `<tool_call>` answer -> ProfileAnswer (frame px)."""
+    raw = check_answer(text)
+    arguments, thought = tool_call_arguments(raw, TOOL)
+    return ProfileAnswer(action_from_arguments(arguments, raw, screen), thought=thought)
 
 PROFILE = Profile(name=NAME, space=SPACE, messages=messages, parse=parse, format_answer=format_answer,
                   min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS,

@@ -1,8 +1,8 @@
 '''UI-TARS (ByteDance): "Thought: ... / Action: name(...)" answers, two versions.
 
 Sources: github.com/bytedance/UI-TARS, `README_v1.md` ("Prompt Templates", mobile) for UI-TARS
-1.0 (Qwen2-VL based) and `codes/ui_tars/prompt.py` (`MOBILE_USE_DOUBAO`) for UI-TARS 1.5
-(Qwen2.5-VL based); `README_coordinates.md` for the coordinate spaces:
+1.0 (Qwen2-VL based) and `codes/ui_tars/prompt.py` (`MOBILE_USE_DOUBAO`; `COMPUTER_USE_DOUBAO`
+for desktops, profile "ui-tars-1.5-computer") for UI-TARS 1.5 (Qwen2.5-VL based); `README_coordinates.md` for the coordinate spaces:
 - "ui-tars" (1.0): `click(start_box='<|box_start|>(x1,y1)<|box_end|>')`, relative 0..1000 ("norm1000");
 - "ui-tars-1.5": `click(point='<point>x1 y1</point>')`, absolute px of the smart-resized image
   (min_pixels 100x28x28, max_pixels 16384x28x28 by default; "model_px").
@@ -115,9 +115,41 @@ finished(content='xxx') # Use escape characters \', \", and \n in content part t
 """  # noqa: W291
 
 
+# codes/ui_tars/prompt.py COMPUTER_USE_DOUBAO (desktops) with language=English, as the string it evaluates to.
+PROMPT_V15_COMPUTER = (
+    'You are a GUI agent. You are given a task and your action history, with screenshots. You need to perform the next action to complete the task.\n'
+    '\n'
+    '## Output Format\n'
+    '```\n'
+    'Thought: ...\n'
+    'Action: ...\n'
+    '```\n'
+    '\n'
+    '## Action Space\n'
+    '\n'
+    "click(point='<point>x1 y1</point>')\n"
+    "left_double(point='<point>x1 y1</point>')\n"
+    "right_single(point='<point>x1 y1</point>')\n"
+    "drag(start_point='<point>x1 y1</point>', end_point='<point>x2 y2</point>')\n"
+    "hotkey(key='ctrl c') # Split keys with a space and use lowercase. Also, do not use more than 3 keys in one hotkey action.\n"
+    'type(content=\'xxx\') # Use escape characters \\\', \\", and \\n in content part to ensure we can parse the content in normal python string format. If you want to submit your input, use \\n at the end of content. \n'
+    "scroll(point='<point>x1 y1</point>', direction='down or up or right or left') # Show more information on the `direction` side.\n"
+    'wait() #Sleep for 5s and take a screenshot to check for any changes.\n'
+    'finished(content=\'xxx\') # Use escape characters \\\', \\", and \\n in content part to ensure we can parse the content in normal python string format.\n'
+    '\n'
+    '\n'
+    '## Note\n'
+    '- Use English in `Thought` part.\n'
+    '- Write a small plan and finally summarize your next action (with its target element) in one sentence in `Thought` part.\n'
+    '\n'
+    '## User Instruction\n'
+)
+PROMPTS = {"1.0": PROMPT_V1, "1.5": PROMPT_V15, "1.5-computer": PROMPT_V15_COMPUTER}
+
+
 def messages(instruction: str, history: Sequence[HistoryItem], screen: Screen, feedback: str | None = None, *,
              version: str) -> list[dict]:
-    prompt = (PROMPT_V1 if version == "1.0" else PROMPT_V15) + instruction
+    prompt = PROMPTS[version] + instruction
     out: list[dict] = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
     for item in recent(history):
         out.append({"role": "assistant", "content": _history_answer(item, screen, version)})
@@ -154,6 +186,8 @@ def _point_text(screen: Screen, version: str, x: float, y: float) -> str:
 def _call(action, screen: Screen, version: str) -> str:
     point = partial(_point_text, screen, version)
     key = "start_box" if version == "1.0" else "point"
+    if isinstance(action, Click) and action.clicks == 2:
+        return f"left_double({key}={point(action.x, action.y)})"
     if isinstance(action, (Tap, Click)) and getattr(action, "button", "left") == "left":
         return f"click({key}={point(action.x, action.y)})"
     if isinstance(action, Click):
@@ -298,3 +332,5 @@ def _profile(name: str, version: str, description: str) -> Profile:
 
 PROFILE_V1 = _profile("ui-tars", "1.0", "UI-TARS 1.0 (Qwen2-VL based): start_box, 0..1000")
 PROFILE_V15 = _profile("ui-tars-1.5", "1.5", "UI-TARS 1.5 (Qwen2.5-VL based): <point>, model-input px")
+PROFILE_V15_COMPUTER = _profile("ui-tars-1.5-computer", "1.5-computer",
+                                "UI-TARS 1.5 on desktops (COMPUTER_USE template): <point>, model-input px")
