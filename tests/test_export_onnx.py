@@ -197,3 +197,13 @@ def test_export_refuses_bad_requests(packages, tmp_path):
     cli = subprocess.run([sys.executable, "-m", "vlagent.agent.cli", "export", str(checkpoint), str(tmp_path / "d"),
                           "--quantize", "int3"], capture_output=True, text=True, timeout=60)
     assert cli.returncode == 2 and "--quantize must be one of" in cli.stderr
+
+
+def test_int4_block_size_is_an_export_option_recorded_in_the_manifest(packages, tmp_path):
+    out = tmp_path / "int4-64"
+    export_package(packages["checkpoint"], out, quantize="int4", int4_block=64)
+    assert read_manifest(out)["quantization"]["int4_block_size"] == 64
+    model = onnx.load(str(out / "decoder.onnx"), load_external_data=False)
+    blocks = {a.i for n in model.graph.node if n.op_type == "MatMulNBits" for a in n.attribute if a.name == "block_size"}
+    assert blocks == {64}
+    assert read_manifest(packages["int4"])["quantization"]["int4_block_size"] == 32  # the default

@@ -110,11 +110,13 @@ def _trace(checkpoint: Path, raw: Path, staging: Path, opset: int, log: Callable
 
 def export_package(checkpoint_dir: str | Path, out_dir: str | Path, quantize: str = "none",
                    opset: int = DEFAULT_OPSET, log: Callable[[str], None] = lambda _: None,
-                   profile: str | None = None) -> dict:
+                   profile: str | None = None, int4_block: int = INT4_BLOCK) -> dict:
     """Export `checkpoint_dir` into the new (or empty) directory `out_dir`; returns the manifest.
 
     `profile`: the model's prompt profile name (policies.profiles), recorded in the manifest
-    so that the agent policy speaks the model's format without being told.
+    so that the agent policy speaks the model's format without being told. `int4_block`: the
+    int4 block size along K (32 by default; bench/matmul_kernels.py and bench/quality.py weigh
+    larger ones).
 
     quantize: "none" (fp32 graphs), "int8" (int8 vision and decoder weights) or "int4"
     (int4 decoder weights in blocks of 32, int8 vision).
@@ -135,7 +137,7 @@ def export_package(checkpoint_dir: str | Path, out_dir: str | Path, quantize: st
         _trace(checkpoint, raw, staging, opset, log)
         for name, modes in zip(GRAPHS, (VISION_MODE, DECODER_MODE), strict=True):
             log(f"writing {name} ({modes[quantize]})")
-            quantize_graph(raw / name, staging / name, modes[quantize])
+            quantize_graph(raw / name, staging / name, modes[quantize], int4_block)
         shutil.rmtree(raw)
         _settings(checkpoint, staging, config)
         import onnxruntime
@@ -146,7 +148,7 @@ def export_package(checkpoint_dir: str | Path, out_dir: str | Path, quantize: st
                          "onnxruntime": onnxruntime.__version__, "onnxscript": _version("onnxscript"),
                          "opset": opset},
             "quantization": {"mode": quantize, "vision": VISION_MODE[quantize], "decoder": DECODER_MODE[quantize],
-                             "int4_block_size": INT4_BLOCK if DECODER_MODE[quantize] == "int4" else None},
+                             "int4_block_size": int4_block if DECODER_MODE[quantize] == "int4" else None},
             "model": {"text": dataclasses.asdict(config.text), "vision": dataclasses.asdict(config.vision),
                       "tie_word_embeddings": config.tie_word_embeddings},
             "graphs": {name: _graph_io(staging / name) for name in GRAPHS},

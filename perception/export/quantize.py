@@ -205,10 +205,11 @@ def quantize_weights(src: str | Path, dst: str | Path, mode: str, block: int = I
     return count
 
 
-def quantize_graph(src: Path, dst: Path, mode: str) -> None:
-    """Write `dst` as `src` in `mode` ("fp32", "int8" or "int4"); fp32 moves the files."""
+def quantize_graph(src: Path, dst: Path, mode: str, block: int = INT4_BLOCK) -> None:
+    """Write `dst` as `src` in `mode` ("fp32", "int8" or "int4", in blocks of `block` along K);
+    fp32 moves the files."""
     if mode == "fp32":
         shutil.move(src, dst)
         shutil.move(str(src) + ".data", str(dst) + ".data")
     else:
-        quantize_weights(src, dst, mode)
+        quantize_weights(src, dst, mode, block)
