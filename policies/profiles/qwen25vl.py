@@ -110,20 +110,33 @@ def tool_schema(model_size) -> dict:
             "button": {"description": "Back means returning to the previous interface, Home means returning to the "
                        "desktop, Menu means opening the application background menu, and Enter means pressing the "
                        "enter. Required only by `action=system_button`", "enum": list(BUTTONS), "type": "string"},
-            "status": {"description": "The status of the task. Required only by `action=terminate`.",
-                       "type": "string", "enum": ["success", "failure"]},
+            "status": STATUS_PARAMETER,
         },
         "required": ["action"],
         "type": "object",
     }
-    return {"type": "function", "function": {"name_for_human": TOOL, "name": TOOL, "description": description,
+    return function_entry(TOOL, description, parameters)
+
+
+STATUS_PARAMETER = {"description": "The status of the task. Required only by `action=terminate`.",
+                    "type": "string", "enum": ["success", "failure"]}
+
+
+def function_entry(tool: str, description: str, parameters: dict) -> dict:
+    """A tool as Qwen-Agent lists it in <tools>."""
+    return {"type": "function", "function": {"name_for_human": tool, "name": tool, "description": description,
                                              "parameters": parameters,
                                              "args_format": "Format the arguments as a JSON object."}}
 
 
 def system_prompt(model_size) -> str:
     """The system message: the default one, then the tool list and the call format."""
-    tools = json.dumps(tool_schema(model_size), ensure_ascii=False)
+    return system_prompt_for(tool_schema(model_size))
+
+
+def system_prompt_for(tool: dict) -> str:
+    """The NousFnCallPrompt system message listing `tool` (a `function_entry`)."""
+    tools = json.dumps(tool, ensure_ascii=False)
     return (f"{DEFAULT_SYSTEM_PROMPT}\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
             "You are provided with function signatures within <tools></tools> XML tags:\n"
             f"<tools>\n{tools}\n</tools>\n\n"
@@ -137,35 +150,43 @@ def _call_json(arguments: dict) -> str:
     return json.dumps({"name": TOOL, "arguments": arguments}, ensure_ascii=False)
 
 
-def _history_call(item: HistoryItem, screen: Screen) -> str:
-    """The call JSON of a previous step: what the model wrote, else the call for the action."""
+def history_call(item: HistoryItem, call_json, tool_call_start: str = CALL_START, tool_call_end: str = CALL_END) -> str:
+    """A previous step's call as the progress line shows it: the call the model wrote (between
+    `tool_call_start` and `tool_call_end`, white space folded, clipped), else `call_json(action)`
+    for an action from elsewhere, else its type."""
     if item.raw_text:
-        start = item.raw_text.find(CALL_START)
+        start = item.raw_text.find(tool_call_start)
         if start >= 0:
-            end = item.raw_text.find(CALL_END, start)
-            body = item.raw_text[start + len(CALL_START): end if end >= 0 else None].strip()
+            end = item.raw_text.find(tool_call_end, start + len(tool_call_start)) if tool_call_end else -1
+            body = item.raw_text[start + len(tool_call_start): end if end >= 0 else None].strip()
+            body = body.lstrip(":").strip().removesuffix("<|im_end|>").strip()
             if body:
                 return clipped(" ".join(body.split()))
     try:
-        return _call_json(arguments_for(item.action, screen))
+        return call_json(item.action)
     except AnswerFormatError:
-        return _call_json({"action": getattr(item.action, "type", "unknown")})
+        return json.dumps({"action": getattr(item.action, "type", "unknown")})
 
 
-def user_text(instruction: str, history: Sequence[HistoryItem], screen: Screen, first_step: int = 1) -> str:
+def agent_query(system: str, instruction: str, history: Sequence[HistoryItem], render, feedback: str | None) -> list[dict]:
+    """The Qwen agent messages: `system`, then one user turn with the query, the progress (the last
+    HISTORY_STEPS calls, `render(item)` each, numbered from the episode's start), the screenshot and
+    the loop's feedback."""
     steps = recent(history)
-    offset = first_step + len(history) - len(steps)
-    progress = "".join(f"Step {offset + i}: {_history_call(item, screen)}; " for i, item in enumerate(steps))
-    return (f"The user query: {instruction}\n"
+    offset = 1 + len(history) - len(steps)
+    progress = "".join(f"Step {offset + i}: {render(item)}; " for i, item in enumerate(steps))
+    text = (f"The user query: {instruction}\n"
             f"Task progress (You have done the following operation on the current device): {progress or 'None'}")
+    content = [{"type": "text", "text": text}, {"type": "image"}]
+    if feedback:
+        content.append({"type": "text", "text": f"Feedback: {clipped(feedback, FEEDBACK_CHARS)}"})
+    return [{"role": "system", "content": system}, {"role": "user", "content": content}]
 
 
 def messages(instruction: str, history: Sequence[HistoryItem], screen: Screen, feedback: str | None = None) -> list[dict]:
     """System (tool schema with the model-input size), then one user turn: query, progress, screenshot."""
-    content = [{"type": "text", "text": user_text(instruction, history, screen)}, {"type": "image"}]
-    if feedback:
-        content.append({"type": "text", "text": f"Feedback: {clipped(feedback, FEEDBACK_CHARS)}"})
-    return [{"role": "system", "content": system_prompt(screen.model_size)}, {"role": "user", "content": content}]
+    render = partial(history_call, call_json=lambda action: _call_json(arguments_for(action, screen)))
+    return agent_query(system_prompt(screen.model_size), instruction, history, render, feedback)
 
 
 # ----- writing ------------------------------------------------------------------------------

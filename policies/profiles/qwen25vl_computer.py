@@ -16,22 +16,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import partial
 
 from vlagent.agent.actions import Click, Finish, Hover, KeyPress, Scroll, Tap, TypeText, Wait
 from vlagent.policies.profiles import qwen25vl
 from vlagent.policies.profiles.actions_io import build
 from vlagent.policies.profiles.base import (
-    FEEDBACK_CHARS,
     AnswerFormatError,
     HistoryItem,
     Profile,
     ProfileAnswer,
     Screen,
     check_answer,
-    clipped,
     number,
     point_pair,
-    recent,
     rounded,
     shown,
 )
@@ -85,21 +83,16 @@ def tool_schema(model_size) -> dict:
             "pixels": {"description": "The amount of scrolling to perform. Positive values scroll up, negative "
                        "values scroll down. Required only by `action=scroll`.", "type": "number"},
             "time": {"description": "The seconds to wait. Required only by `action=wait`.", "type": "number"},
-            "status": {"description": "The status of the task. Required only by `action=terminate`.",
-                       "type": "string", "enum": ["success", "failure"]},
+            "status": qwen25vl.STATUS_PARAMETER,
         },
         "required": ["action"],
         "type": "object",
     }
-    return {"type": "function", "function": {"name_for_human": TOOL, "name": TOOL, "description": description,
-                                             "parameters": parameters,
-                                             "args_format": "Format the arguments as a JSON object."}}
+    return qwen25vl.function_entry(TOOL, description, parameters)
 
 
 def system_prompt(model_size) -> str:
-    return qwen25vl.system_prompt(model_size).replace(
-        json.dumps(qwen25vl.tool_schema(model_size), ensure_ascii=False),
-        json.dumps(tool_schema(model_size), ensure_ascii=False))
+    return qwen25vl.system_prompt_for(tool_schema(model_size))
 
 
 def _call_json(arguments: dict) -> str:
@@ -145,27 +138,9 @@ def format_answer(action, screen: Screen, target=None, thought: str | None = Non
     return f"{qwen25vl.CALL_START}\n{_call_json(arguments_for(action, screen, target))}\n{qwen25vl.CALL_END}"
 
 
-def _history_call(item: HistoryItem, screen: Screen) -> str:
-    if item.raw_text and qwen25vl.CALL_START in item.raw_text:
-        body = item.raw_text.split(qwen25vl.CALL_START, 1)[1].split(qwen25vl.CALL_END, 1)[0].strip()
-        if body:
-            return clipped(" ".join(body.split()))
-    try:
-        return _call_json(arguments_for(item.action, screen))
-    except AnswerFormatError:
-        return _call_json({"action": getattr(item.action, "type", "unknown")})
-
-
 def messages(instruction: str, history: Sequence[HistoryItem], screen: Screen, feedback: str | None = None) -> list[dict]:
-    steps = recent(history)
-    offset = 1 + len(history) - len(steps)
-    progress = "".join(f"Step {offset + i}: {_history_call(item, screen)}; " for i, item in enumerate(steps))
-    text = (f"The user query: {instruction}\n"
-            f"Task progress (You have done the following operation on the current device): {progress or 'None'}")
-    content = [{"type": "text", "text": text}, {"type": "image"}]
-    if feedback:
-        content.append({"type": "text", "text": f"Feedback: {clipped(feedback, FEEDBACK_CHARS)}"})
-    return [{"role": "system", "content": system_prompt(screen.model_size)}, {"role": "user", "content": content}]
+    render = partial(qwen25vl.history_call, call_json=lambda action: _call_json(arguments_for(action, screen)))
+    return qwen25vl.agent_query(system_prompt(screen.model_size), instruction, history, render, feedback)
 
 
 def _frame_point(arguments: dict, raw: str, screen: Screen, name: str):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import partial
 
 from vlagent.agent.actions import Tap
 from vlagent.perception.chat import DEFAULT_SYSTEM_PROMPT
@@ -30,16 +31,13 @@ from vlagent.perception.grounding import OBJECT_REF_START, GroundingParseError, 
 from vlagent.perception.special_tokens import BOX_START
 from vlagent.policies.profiles import qwen25vl
 from vlagent.policies.profiles.base import (
-    FEEDBACK_CHARS,
     AnswerFormatError,
     HistoryItem,
     Profile,
     ProfileAnswer,
     Screen,
     check_answer,
-    clipped,
     json_object,
-    recent,
     shown,
 )
 
@@ -77,28 +75,13 @@ def system_prompt() -> str:
             f"{FN_EXIT}: Reply based on tool results. Images need to be rendered as ![](url)")
 
 
-def _history_args(item: HistoryItem, screen: Screen) -> str:
-    if item.raw_text and FN_ARGS in item.raw_text:
-        args = item.raw_text.split(FN_ARGS, 1)[1].split(FN_RESULT, 1)[0].strip().lstrip(":").strip()
-        args = args.removesuffix("<|im_end|>").strip()
-        if args:
-            return clipped(" ".join(args.split()))
-    try:
-        return json.dumps(qwen25vl.arguments_for(item.action, screen, space=SPACE), ensure_ascii=False)
-    except AnswerFormatError:
-        return json.dumps({"action": getattr(item.action, "type", "unknown")})
-
-
 def messages(instruction: str, history: Sequence[HistoryItem], screen: Screen, feedback: str | None = None) -> list[dict]:
-    steps = recent(history)
-    offset = 1 + len(history) - len(steps)
-    progress = "".join(f"Step {offset + i}: {_history_args(item, screen)}; " for i, item in enumerate(steps))
-    text = (f"The user query: {instruction}\n"
-            f"Task progress (You have done the following operation on the current device): {progress or 'None'}")
-    content = [{"type": "text", "text": text}, {"type": "image"}]
-    if feedback:
-        content.append({"type": "text", "text": f"Feedback: {clipped(feedback, FEEDBACK_CHARS)}"})
-    return [{"role": "system", "content": system_prompt()}, {"role": "user", "content": content}]
+    """The Qwen agent query (policies.profiles.qwen25vl.agent_query), each step as its ✿ARGS✿ JSON."""
+    def args_json(action) -> str:
+        return json.dumps(qwen25vl.arguments_for(action, screen, space=SPACE), ensure_ascii=False)
+
+    render = partial(qwen25vl.history_call, call_json=args_json, tool_call_start=FN_ARGS, tool_call_end=FN_RESULT)
+    return qwen25vl.agent_query(system_prompt(), instruction, history, render, feedback)
 
 
 def format_answer(action, screen: Screen, target=None, thought: str | None = None) -> str:
