@@ -206,4 +206,34 @@ def test_int4_block_size_is_an_export_option_recorded_in_the_manifest(packages, 
     model = onnx.load(str(out / "decoder.onnx"), load_external_data=False)
     blocks = {a.i for n in model.graph.node if n.op_type == "MatMulNBits" for a in n.attribute if a.name == "block_size"}
     assert blocks == {64}
-    assert read_manifest(packages["int4"])["quantization"]["int4_block_size"] == 32  # the default
+    assert read_manifest(packages["int4"])["quantization"]["int4_block_size"] == 128  # the default
+    with pytest.raises(ExportError, match="int4_block"):
+        export_package(packages["checkpoint"], tmp_path / "int4-100", quantize="int4", int4_block=100)
+    cli = subprocess.run([sys.executable, "-m", "vlagent.agent.cli", "export", str(packages["checkpoint"]),
+                          str(tmp_path / "x"), "--quantize", "int4", "--int4-block", "100"], capture_output=True, text=True)
+    assert cli.returncode != 0 and "--int4-block must be one of 16, 32, 64, 128, 256, got 100" in cli.stderr
+
+
+def test_decoder_fuses_qkv_and_gate_up_and_reads_back_exactly(packages):
+    """One product per layer for q/k/v and one for gate/up (perception.export.graphs.FusedProjections),
+    and the fp32 package still reads back into the checkpoint's exact parameters (from_package
+    splits the fused weights by the config's sizes)."""
+    torch = pytest.importorskip("torch")
+    from vlagent.perception.model.config import Qwen2VLConfig
+    from vlagent.perception.model.weights import read_state_dict
+    from vlagent.perception.train.from_package import onnx_parameters
+
+    config = Qwen2VLConfig.from_file(packages["checkpoint"])
+    text = config.text
+    model = onnx.load(str(packages["int4"] / "decoder.onnx"), load_external_data=False)
+    shapes = sorted((a["K"], a["N"]) for n in model.graph.node if n.op_type == "MatMulNBits"
+                    for a in [{x.name: x.i for x in n.attribute}])
+    kv = text.num_key_value_heads * text.head_dim
+    per_layer = [(text.hidden_size, text.hidden_size + 2 * kv), (text.hidden_size, text.hidden_size),
+                 (text.hidden_size, 2 * text.intermediate_size), (text.intermediate_size, text.hidden_size)]
+    assert shapes == sorted(per_layer * text.num_hidden_layers + [(text.hidden_size, text.vocab_size)])
+    want = read_state_dict(packages["checkpoint"], config, torch.float32)
+    got = onnx_parameters(packages["none"])
+    assert not [k for k in got if k.startswith("fused.")]
+    for name, value in want.items():
+        assert np.array_equal(got[name], value.numpy()), name

@@ -12,6 +12,7 @@ import typer
 from vlagent.agent.commands.common import fail
 
 QUANTIZE = ("none", "int8", "int4")  # perception.export.quantize.MODES, without importing onnx
+INT4_BLOCKS = (16, 32, 64, 128, 256)  # the block sizes onnxruntime's MatMulNBits takes
 
 
 def export(
@@ -19,12 +20,16 @@ def export(
     out_dir: Annotated[Path, typer.Argument(help="New (or empty) directory for the package.")],
     quantize: Annotated[str, typer.Option("--quantize", help="none (fp32), int8, or int4 (int4 decoder, int8 vision).")] = "none",
     opset: Annotated[int, typer.Option("--opset", help="ONNX opset (23 or later).")] = 23,
+    int4_block: Annotated[int, typer.Option(
+        "--int4-block", help="int4 weights per scale along K: 16, 32, 64, 128 (default) or 256.")] = 128,
     profile: Annotated[str, typer.Option(
         "--profile", help="The model's prompt profile, recorded in the manifest (default: from the checkpoint).")] = None,
 ) -> None:
     """Export vision.onnx, decoder.onnx, embeddings, settings and a manifest with sha256 of every file."""
     if quantize not in QUANTIZE:
         fail(f"--quantize must be one of {', '.join(QUANTIZE)}, got {quantize!r}")
+    if int4_block not in INT4_BLOCKS:
+        fail(f"--int4-block must be one of {', '.join(map(str, INT4_BLOCKS))}, got {int4_block}")
     try:
         from vlagent.perception.export.package import export_package
     except ModuleNotFoundError as error:
@@ -32,7 +37,7 @@ def export(
     from vlagent.policies.profiles import get_profile, profile_for_model_dir
 
     chosen = get_profile(profile).name if profile else profile_for_model_dir(checkpoint_dir)
-    manifest = export_package(checkpoint_dir, out_dir, quantize=quantize, opset=opset, profile=chosen,
+    manifest = export_package(checkpoint_dir, out_dir, quantize=quantize, opset=opset, profile=chosen, int4_block=int4_block,
                               log=lambda line: typer.echo(line, err=True))
     total = sum(entry["bytes"] for entry in manifest["files"].values())
     typer.echo(f"{out_dir}: {len(manifest['files'])} files, {total / 2**20:.1f} MiB, quantization {quantize}")

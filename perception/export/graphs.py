@@ -16,6 +16,8 @@ Attention is computed as softmax over [past scores | new scores] with the values
 two products, so the cache is only read (no concat), and grouped-query heads are folded into
 the query length so the kv heads are never repeated. `logits_index` picks the positions
 whose logits are returned (the engine asks for the last; parity tests for all of them).
+Each layer's q/k/v and gate/up products are one product each (`FusedProjections`): a decode
+step costs per operator as well as per weight byte (bench/peers.py, docs/PERFORMANCE.md).
 
 The decoder's attention is written here rather than reusing `Attention.forward` because the
 torch model concatenates past and new keys and repeats kv heads, which in a graph means a
@@ -79,19 +81,56 @@ class VisionGraph(nn.Module):
         return tower.merger(x)
 
 
-def attend(attn: Attention, x, cos, sin, mask, past_k, past_v):
+def fuse_linears(*linears: nn.Linear) -> nn.Linear:
+    """One Linear computing `linears` side by side (outputs concatenated in order).
+
+    Each original module's weight (and bias) becomes a view of the fused one, so nothing is
+    held twice and the originals compute what they did. Per-column quantization (int8 per
+    column, int4 blocks along K per column) gives the fused weight exactly the codes of the parts.
+    """
+    rows = [lin.out_features for lin in linears]
+    fused = nn.Linear(linears[0].in_features, sum(rows), bias=linears[0].bias is not None)
+    with torch.no_grad():
+        fused.weight = nn.Parameter(torch.cat([lin.weight for lin in linears]))
+        weights = fused.weight.detach().split(rows)
+        biases = [None] * len(rows)
+        if fused.bias is not None:
+            fused.bias = nn.Parameter(torch.cat([lin.bias for lin in linears]))
+            biases = fused.bias.detach().split(rows)
+        for lin, weight, bias in zip(linears, weights, biases, strict=True):
+            lin.weight = nn.Parameter(weight, requires_grad=lin.weight.requires_grad)
+            if bias is not None:
+                lin.bias = nn.Parameter(bias, requires_grad=lin.bias.requires_grad)
+    return fused
+
+
+class FusedProjections(nn.Module):
+    """A decoder layer's q/k/v as one product (`qkv`) and gate/up as one (`gate_up`).
+
+    Why: a decode step is a row times each weight, so what it costs beyond reading the weights is
+    per operator; one MatMulNBits over [q | k | v] (N = 2048 at 2B) replaces three, the k / v
+    ones being too narrow (N = 256) to keep two threads busy, and gate / up become one N = 17920
+    product. perception/train/from_package.py splits them back by these names."""
+
+    def __init__(self, attn: Attention, mlp):
+        super().__init__()
+        self.qkv = fuse_linears(attn.q_proj, attn.k_proj, attn.v_proj)
+        self.gate_up = fuse_linears(mlp.gate_proj, mlp.up_proj)
+
+
+def attend(attn: Attention, qkv: nn.Linear, x, cos, sin, mask, past_k, past_v):
     """Self-attention of new tokens x [B, L, D] over past (capacity S) + themselves.
 
-    mask [B, 1, L, S + L] is additive. Returns (output [B, L, D], new k, new v [B, kv, L, hd]).
+    mask [B, 1, L, S + L] is additive; `qkv` is the layer's fused q/k/v product.
+    Returns (output [B, L, D], new k, new v [B, kv, L, hd]).
     """
     b, n, _ = x.shape
     heads, kv_heads, head_dim = attn.heads, attn.kv_heads, attn.head_dim
     groups = heads // kv_heads
-    q = attn.q_proj(x).view(b, n, heads, head_dim).transpose(1, 2)
-    k = attn.k_proj(x).view(b, n, kv_heads, head_dim).transpose(1, 2)
-    v = attn.v_proj(x).view(b, n, kv_heads, head_dim).transpose(1, 2)
-    q = q * cos + rotate_half(q) * sin
-    k = k * cos + rotate_half(k) * sin
+    qkv_heads = qkv(x).view(b, n, heads + 2 * kv_heads, head_dim).transpose(1, 2)
+    qk, v = qkv_heads.split((heads + kv_heads, kv_heads), dim=1)
+    qk = qk * cos + rotate_half(qk) * sin  # q and k rotated together: one rotary per layer
+    q, k = qk.split((heads, kv_heads), dim=1)
     # query head h uses kv head h // groups: fold the groups into the query length
     qg = (q * head_dim**-0.5).reshape(b, kv_heads, groups * n, head_dim)
     scores = torch.cat((qg @ past_k.transpose(-1, -2), qg @ k.transpose(-1, -2)), dim=-1)
@@ -111,16 +150,21 @@ class DecoderGraph(nn.Module):
         self.cfg = model.config.text
         tied = model.config.tie_word_embeddings
         self.lm_head = model.text.embed_tokens if tied else model.lm_head
+        self.fused = nn.ModuleList(FusedProjections(layer.self_attn, layer.mlp) for layer in model.text.layers)
 
     def forward(self, inputs_embeds, attention_mask, position_ids, logits_index, *past):
         b, n, _ = inputs_embeds.shape
         mask = causal_mask(attention_mask, b, n, past[0].shape[2], inputs_embeds.dtype, inputs_embeds.device)
         cos, sin = mrope_cos_sin(position_ids, self.cfg, inputs_embeds.dtype)
         x, presents = inputs_embeds, []
-        for i, layer in enumerate(self.text.layers):
-            h, k, v = attend(layer.self_attn, layer.input_layernorm(x), cos, sin, mask, past[2 * i], past[2 * i + 1])
+        for i, (layer, fused) in enumerate(zip(self.text.layers, self.fused, strict=True)):
+            h, k, v = attend(layer.self_attn, fused.qkv, layer.input_layernorm(x), cos, sin, mask,
+                             past[2 * i], past[2 * i + 1])
             x = x + h
-            x = x + layer.mlp(layer.post_attention_layernorm(x))
+            gate, up = fused.gate_up(layer.post_attention_layernorm(x)).chunk(2, dim=-1)
+            x = x + layer.mlp.down_proj(F.silu(gate) * up)
             presents += [k, v]
         hidden = self.text.norm(x).index_select(1, logits_index)
-        return (hidden @ self.lm_head.weight.T, *presents)
+        # an untied head is called as its module so that its product carries the name `lm_head`
+        logits = hidden @ self.lm_head.weight.T if isinstance(self.lm_head, nn.Embedding) else self.lm_head(hidden)
+        return (logits, *presents)

@@ -115,15 +115,16 @@ def export_package(checkpoint_dir: str | Path, out_dir: str | Path, quantize: st
 
     `profile`: the model's prompt profile name (policies.profiles), recorded in the manifest
     so that the agent policy speaks the model's format without being told. `int4_block`: the
-    int4 block size along K (32 by default; bench/matmul_kernels.py and bench/quality.py weigh
-    larger ones).
+    int4 block size along K (INT4_BLOCK = 128 by default, see perception/export/quantize.py).
 
     quantize: "none" (fp32 graphs), "int8" (int8 vision and decoder weights) or "int4"
-    (int4 decoder weights in blocks of 32, int8 vision).
+    (int4 decoder weights in blocks of `int4_block`, int8 vision).
     """
     checkpoint, out = Path(checkpoint_dir), Path(out_dir)
     if quantize not in MODES:
         raise ExportError(f"quantize must be one of {MODES}, got {quantize!r}")
+    if int4_block not in (16, 32, 64, 128, 256):
+        raise ExportError(f"int4_block must be a power of two from 16 to 256 (MatMulNBits), got {int4_block}")
     config = Qwen2VLConfig.from_file(checkpoint)
     if not (checkpoint / "tokenizer.json").is_file():
         raise ExportError(f"{checkpoint} has no tokenizer.json; the package needs it")

@@ -7,7 +7,9 @@ module. The mapping is small and checked, not guessed:
 - decoder.onnx keeps names for norms and biases (`text.*`); the constant folder turns each
   Linear weight into an anonymous, transposed initializer, which is named here by the module
   path of the MatMul consuming it (the exporter's `pkg.torch.onnx.name_scopes` metadata,
-  e.g. `text.layers.0.self_attn.q_proj`);
+  e.g. `text.layers.0.self_attn.q_proj`); packages exported since the fused decoder graph
+  (`perception.export.graphs.FusedProjections`) hold each layer's q/k/v and gate/up as one
+  product each (`fused.{i}.qkv`, `fused.{i}.gate_up`), split back here by the config's sizes;
 - embed_tokens.npy is the (tied) token embedding table.
 Every parameter of the model must be found exactly once with its exact shape, else
 `PackageWeightsError`; quantised packages are refused (their weights are not the trained ones).
@@ -40,7 +42,7 @@ def _scope_of(node) -> str | None:
     meta = {p.key: p.value for p in node.metadata_props}
     if NAME_SCOPES not in meta:
         return None
-    modules = [s for s in ast.literal_eval(meta[NAME_SCOPES]) if s.startswith(("text.", "visual."))]
+    modules = [s for s in ast.literal_eval(meta[NAME_SCOPES]) if s.startswith(("text.", "visual.", "fused.", "lm_head"))]
     return modules[-1] if modules else None  # the innermost module (mlp -> mlp.gate_proj)
 
 
@@ -59,19 +61,44 @@ def onnx_parameters(package_dir: str | Path) -> dict[str, np.ndarray]:
         graph = onnx.load(str(package_dir / graph_name)).graph
         inits = {i.name: i for i in graph.initializer}
         for name, init in inits.items():
-            if name.startswith(("visual.", "text.")):
+            if name.startswith(("visual.", "text.", "fused.")):
                 out[name] = numpy_helper.to_array(init)
         for node in graph.node:
             if node.op_type != "MatMul":
                 continue
             scope = _scope_of(node)
             for x in node.input:
-                if x in inits and not x.startswith(("visual.", "text.")) and scope is not None:
+                if x in inits and not x.startswith(("visual.", "text.", "fused.")) and scope is not None:
                     key = f"{scope}.weight"
                     if key in out:
                         raise PackageWeightsError(f"{graph_name}: two weights for {key}")
                     out[key] = numpy_helper.to_array(inits[x]).T  # MatMul(x, W^T) of a Linear
     out["text.embed_tokens.weight"] = np.load(package_dir / "embed_tokens.npy")
+    return _unfuse(out, Qwen2VLConfig.from_file(package_dir / "config.json"))
+
+
+def _unfuse(params: dict[str, np.ndarray], config: Qwen2VLConfig) -> dict[str, np.ndarray]:
+    """Split `fused.{i}.qkv` / `fused.{i}.gate_up` weights and biases into the layer's own names."""
+    text = config.text
+    kv = text.num_key_value_heads * text.head_dim
+    parts = {"qkv": (("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"),
+                     (text.num_attention_heads * text.head_dim, kv, kv)),
+             "gate_up": (("mlp.gate_proj", "mlp.up_proj"), (text.intermediate_size, text.intermediate_size))}
+    out = {}
+    for name, value in params.items():
+        fields = name.split(".")
+        if fields[0] != "fused":
+            out[name] = value
+            continue
+        layer, kind, leaf = fields[1], fields[2], fields[3]
+        names, rows = parts[kind]
+        if value.shape[0] != sum(rows):
+            raise PackageWeightsError(f"{name} has {value.shape[0]} rows, the config needs {sum(rows)}")
+        for part, piece in zip(names, np.split(value, np.cumsum(rows)[:-1]), strict=True):
+            key = f"text.layers.{layer}.{part}.{leaf}"
+            if key in params:
+                raise PackageWeightsError(f"two weights for {key}")
+            out[key] = piece
     return out
 
 
