@@ -16,6 +16,9 @@ model + act, the whole step without settling and recording.
 
 The safety gate is the headless default from `SafetyConfig()` (sensitive actions are
 denied); no demo task involves a sensitive label, so it never blocks a correct action.
+`--all` (every template) includes tasks whose right answer is sensitive (delete a note, pay in
+the shop): there the gate still reviews every action and records its verdict, and its
+confirmer approves, as an operator would for a simulated phone (`simulator_approves`).
 """
 
 from __future__ import annotations
@@ -49,6 +52,30 @@ DEMO_TASKS: tuple[str, ...] = (
     "browser.open_site:1001",
     "notes.create:1001",
 )
+# `vlagent demo --all`: every task template at seeds from ALL_TASKS_SEED0, a range no training
+# set draws from (behaviour cloning: task seeds below 100; held-out next-action evaluation:
+# perception/train/recipe.EVAL_TASK_SEED0 = 500,000 onwards, 7 per template; held-out screens:
+# 1,000,000 onwards), so the whole-catalogue success rate is measured on unseen tasks.
+ALL_TASKS_SEED0 = 2_000_000
+ALL_MAX_STEPS = 24  # the longest template (multi.calculate_to_note) takes 16 oracle steps
+
+
+def simulator_approves(action, check) -> bool:
+    """The --all confirmer: the far side is a simulated phone, so a sensitive action the task
+    asks for (Delete, Pay) is approved; the gate's review and its record stay as they are."""
+    return True
+
+
+def all_template_tasks(seeds: int = 1) -> list[str]:
+    """Task ids "template:seed" for every sim task template (sim.tasks.TASKS, sorted), `seeds`
+    each, at seeds ALL_TASKS_SEED0 + 1 ... + seeds."""
+    from vlagent.sim.tasks import TASKS
+
+    if seeds < 1:
+        raise DemoError(f"seeds per template must be at least 1, got {seeds}")
+    return [f"{tid}:{ALL_TASKS_SEED0 + k}" for tid in sorted(TASKS) for k in range(1, seeds + 1)]
+
+
 DEMO_DEVICE_SIZE = PHONE_SIZE  # the sim phone's default, device px == frame px (full-size capture)
 DEMO_MAX_STEPS = 12
 DEMO_LOOP = LoopConfig(max_steps=DEMO_MAX_STEPS, max_seconds=120.0, parse_retries=1,
@@ -163,9 +190,11 @@ class TaskRun:
 
 
 def run_task(engine, task_ref: str, *, manifest: str | None = None, seed: int = 0, episode_dir: Path | None = None,
-             on_step: Callable[[str, object], None] | None = None) -> TaskRun:
-    """Run the agent policy on one sim task (fresh phone, full-size capture, headless gate).
-    With `episode_dir`, the episode is recorded there."""
+             on_step: Callable[[str, object], None] | None = None, approve_sensitive: bool = False,
+             max_steps: int = DEMO_MAX_STEPS) -> TaskRun:
+    """Run the agent policy on one sim task (fresh phone, full-size capture, headless gate;
+    `approve_sensitive`: the gate's confirmer is `simulator_approves`). With `episode_dir`, the
+    episode is recorded there."""
     import tempfile
 
     from vlagent.agent.config import AgentConfig
@@ -173,7 +202,7 @@ def run_task(engine, task_ref: str, *, manifest: str | None = None, seed: int = 
     from vlagent.agent.loop import run_episode
     from vlagent.agent.metadata import effective_loop, episode_meta
     from vlagent.agent.recorder import EpisodeRecorder
-    from vlagent.agent.safety import make_gate
+    from vlagent.agent.safety import SafetyGate, make_gate
     from vlagent.policies.agent import AgentPolicy
 
     with tempfile.TemporaryDirectory(prefix="vlagent-demo-") as scratch:
@@ -184,13 +213,16 @@ def run_task(engine, task_ref: str, *, manifest: str | None = None, seed: int = 
             source = TimedSource(env.source)
             policy = AgentPolicy(engine, manifest, seed=seed)
             config = effective_loop(AgentConfig(env=env.spec, task=task_ref, policy="agent",
-                                                policy_options={"backend": "onnx"}, loop=DEMO_LOOP,
+                                                policy_options={"backend": "onnx"},
+                                                loop=DEMO_LOOP.model_copy(update={"max_steps": max_steps}),
                                                 safety=SafetyConfig()), handle)
             recorder = None
             if episode_dir is not None:
                 recorder = EpisodeRecorder(episode_dir)
                 recorder.start(episode_meta(config, env, handle, policy))
             run = TaskRun(None, handle, [], [])
+            gate = (SafetyGate(config.safety, simulator_approves, "simulator") if approve_sensitive
+                    else make_gate(config.safety, interactive=False))
 
             def step_done(data) -> None:
                 run.rows.append(step_stages(data.timings, source.seconds_of(data.frame)))
@@ -199,16 +231,17 @@ def run_task(engine, task_ref: str, *, manifest: str | None = None, seed: int = 
                     on_step(task_ref, data)
 
             run.result = run_episode(source, policy, env.actuator, instruction=handle.instruction,
-                                     config=config.loop, gate=make_gate(config.safety, interactive=False),
+                                     config=config.loop, gate=gate,
                                      recorder=recorder, success_check=handle.success_check, on_step=step_done)
         finally:
             env.close()
     return run
 
 
-def _episode(engine, manifest, task_ref: str, index: int, out_dir: Path, on_step) -> tuple[TaskOutcome, list[dict]]:
+def _episode(engine, manifest, task_ref: str, index: int, out_dir: Path, on_step,
+             options: dict) -> tuple[TaskOutcome, list[dict]]:
     episode_dir = out_dir / "episodes" / f"{index:02d}-{task_ref.replace(':', '-')}"
-    run = run_task(engine, task_ref, manifest=manifest, seed=index, episode_dir=episode_dir, on_step=on_step)
+    run = run_task(engine, task_ref, manifest=manifest, seed=index, episode_dir=episode_dir, on_step=on_step, **options)
     result = run.result
     report = _write_episode_report(episode_dir)
     outcome = TaskOutcome(task_ref, run.handle.instruction, result.success, result.status, result.steps,
@@ -225,9 +258,11 @@ def _write_episode_report(episode_dir: Path) -> Path:
 
 def run_demo(model_dir: Path | None = None, out_dir: Path | None = None, tasks: Sequence[str] = DEMO_TASKS,
              threads: int | None = None, on_task: Callable[[str, int], None] | None = None,
-             on_step: Callable[[str, object], None] | None = None) -> DemoResult:
+             on_step: Callable[[str, object], None] | None = None, approve_sensitive: bool = False,
+             max_steps: int = DEMO_MAX_STEPS) -> DemoResult:
     """Run the agent policy on `tasks` with the package in `model_dir` (default: the shipped
-    model) through the ONNX engine; write episodes, reports and the summary under `out_dir`."""
+    model) through the ONNX engine; write episodes, reports and the summary under `out_dir`.
+    `approve_sensitive` and `max_steps`: see `run_task` (`vlagent demo --all` sets both)."""
     from vlagent.perception.engine import load
     from vlagent.policies.model_options import default_model_dir, manifest_sha256
 
@@ -244,7 +279,8 @@ def run_demo(model_dir: Path | None = None, out_dir: Path | None = None, tasks: 
     for index, task_ref in enumerate(tasks):
         if on_task is not None:
             on_task(task_ref, index)
-        outcome, rows = _episode(engine, manifest, task_ref, index, out_dir, on_step)
+        outcome, rows = _episode(engine, manifest, task_ref, index, out_dir, on_step,
+                                 {"approve_sensitive": approve_sensitive, "max_steps": max_steps})
         outcomes.append(outcome)
         all_rows += rows
     result = DemoResult(out_dir, outcomes, str(model_dir), manifest, p50_ms(all_rows))

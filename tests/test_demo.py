@@ -72,3 +72,50 @@ def test_demo_runs_end_to_end_without_torch(tmp_path):
         assert task["task"].split(":")[0] in page
     index = (out / "index.html").read_text()
     assert "episodes/00-settings.wifi_on-1/report.html" in index
+
+
+def test_all_covers_every_template_on_unseen_seeds_and_the_oracle_solves_each(tmp_path):
+    """`vlagent demo --all`: one task per template (two with --seeds 2), at seeds outside every
+    training and evaluation range, each solvable within the demo's step budget."""
+    from vlagent.agent.demo import ALL_TASKS_SEED0, all_template_tasks
+    from vlagent.agent.envs import SimPhoneEnv
+    from vlagent.perception.train.recipe import EVAL_SEED0, EVAL_TASK_SEED0
+    from vlagent.sim.tasks import TASKS
+
+    two = all_template_tasks(2)
+    assert len(two) == 2 * len(TASKS) == 66 and len(set(two)) == 66
+    assert {ref.rsplit(":", 1)[0] for ref in two} == set(TASKS)
+    seeds = {int(ref.rsplit(":", 1)[1]) for ref in two}
+    assert min(seeds) > max(EVAL_SEED0, EVAL_TASK_SEED0, ALL_TASKS_SEED0 - 1) and not seeds & set(range(1000, 1100))
+    with pytest.raises(DemoError, match="at least 1"):
+        all_template_tasks(0)
+    from vlagent.agent.demo import ALL_MAX_STEPS, simulator_approves
+    from vlagent.agent.safety import SafetyGate
+
+    approved = []
+    for ref in check_tasks(all_template_tasks(1)):
+        env = SimPhoneEnv(0, state_file=tmp_path / "s.json", fresh=True)
+        handle = env.setup_task(ref)
+        policy = make_policy("oracle", PolicyContext(env=env, task=handle))
+        loop = DEMO_LOOP.model_copy(update={"max_steps": ALL_MAX_STEPS,
+                                            "settle": DEMO_LOOP.settle.model_copy(update={"enabled": False})})
+        gate = SafetyGate(SafetyConfig(), lambda a, c, ref=ref: approved.append(ref) or simulator_approves(a, c), "simulator")
+        result = run_episode(env.source, policy, env.actuator, instruction=handle.instruction, config=loop,
+                             gate=gate, success_check=handle.success_check)
+        env.close()
+        assert result.success, (ref, result)
+    # the gate still reviews: exactly the tasks whose answer is sensitive were asked about
+    assert set(approved) == {f"{t}:{ALL_TASKS_SEED0 + 1}" for t in
+                             ("clock.alarm_delete", "contacts.delete", "notes.delete", "shop.buy")}
+
+
+def test_all_and_tasks_together_are_refused():
+    import subprocess
+    import sys
+
+    cli = subprocess.run([sys.executable, "-m", "vlagent.agent.cli", "demo", "--all", "--tasks", "notes.create:1"],
+                         capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 2 and "--all and --tasks" in cli.stderr
+    cli = subprocess.run([sys.executable, "-m", "vlagent.agent.cli", "demo", "--seeds", "2"],
+                         capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 2 and "--seeds goes with --all" in cli.stderr

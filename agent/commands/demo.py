@@ -33,6 +33,9 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Output directory (default ./vlagent-demo/TIMESTAMP).")] = None,
     tasks: Annotated[list[str], typer.Option(
         "--tasks", help="Sim task ids (template:seed), comma-separated or repeated (default: the demo set).")] = None,
+    all_templates: Annotated[bool, typer.Option(
+        "--all", help="One task per sim task template (all 33), at seeds no training set uses.")] = False,
+    seeds: Annotated[int, typer.Option("--seeds", help="With --all: tasks per template (default 1).")] = 1,
     threads: Annotated[int, typer.Option("--threads", help="onnxruntime intra-op threads (default 1: the model is tiny).")] = None,
     robot: Annotated[bool, typer.Option("--robot", help="The robot demo: sim-robot + ros2-node over loopback DDS, "
                                                         "the shipped robot grounding model, robot tasks.")] = False,
@@ -50,9 +53,21 @@ def demo(
     from rich.markup import escape
     from rich.table import Table
 
-    from vlagent.agent.demo import DEMO_TASKS, STAGE_COLUMNS, run_demo
+    from vlagent.agent.commands.common import fail
+    from vlagent.agent.demo import (
+        ALL_MAX_STEPS,
+        DEMO_MAX_STEPS,
+        DEMO_TASKS,
+        STAGE_COLUMNS,
+        all_template_tasks,
+        run_demo,
+    )
 
-    chosen = _task_list(tasks) or list(DEMO_TASKS)
+    if all_templates and tasks:
+        fail("--all and --tasks are two task sets: give one of them")
+    if seeds != 1 and not all_templates:
+        fail("--seeds goes with --all (tasks per template)")
+    chosen = all_template_tasks(seeds) if all_templates else _task_list(tasks) or list(DEMO_TASKS)
     with _progress() as progress:
         bar = progress.add_task("demo", total=len(chosen))
 
@@ -63,7 +78,8 @@ def demo(
             action = data.decision.action.type if data.decision is not None else data.event or "-"
             progress.update(bar, description=f"{escape(ref)}: step {data.step + 1} {escape(action)}")
 
-        result = run_demo(model, out, chosen, threads=threads, on_task=on_task, on_step=on_step)
+        result = run_demo(model, out, chosen, threads=threads, on_task=on_task, on_step=on_step,
+                          approve_sensitive=all_templates, max_steps=ALL_MAX_STEPS if all_templates else DEMO_MAX_STEPS)
         progress.update(bar, completed=len(chosen), description="done")
 
     table = Table(title=f"vlagent demo: {sum(o.success for o in result.outcomes)}/{len(result.outcomes)} succeeded",
