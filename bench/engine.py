@@ -47,31 +47,11 @@ TABLE = ["hf", "torch", "onnx-fp32", "onnx-int8", "onnx-int4"]
 
 # --- preparation (cached on disk) ---------------------------------------------------------
 def build_checkpoint(path: Path, tiny: bool) -> None:
-    """A random Qwen2-VL-2B-shaped checkpoint whose special ids are the small tokenizer's."""
-    import torch
+    """A random Qwen2-VL-2B-shaped checkpoint whose special ids are the small tokenizer's
+    (`tiny`: 2 layers and 2 vision blocks, a smoke-test size with the same code paths)."""
+    from bench.checkpoints import save_random_checkpoint
 
-    from vlagent.perception.model import QWEN2_VL_2B, Qwen2VL
-    from vlagent.perception.tokenizer import (
-        IM_END,
-        IMAGE_PAD,
-        VIDEO_PAD,
-        VISION_END,
-        VISION_START,
-        build_small_tokenizer,
-    )
-
-    path.mkdir(parents=True, exist_ok=True)
-    ids = build_small_tokenizer(path).special_ids
-    config = QWEN2_VL_2B.replace(image_token_id=ids[IMAGE_PAD], video_token_id=ids[VIDEO_PAD],
-                                 vision_start_token_id=ids[VISION_START], vision_end_token_id=ids[VISION_END],
-                                 eos_token_ids=(ids[IM_END],), bos_token_id=None, pad_token_id=None)
-    if tiny:  # a smoke-test size with the same code paths
-        import dataclasses
-
-        config = config.replace(text=dataclasses.replace(config.text, num_hidden_layers=2),
-                                vision=dataclasses.replace(config.vision, depth=2))
-    torch.manual_seed(0)
-    Qwen2VL(config).save_pretrained(path)
+    save_random_checkpoint(path, **({"text": {"num_hidden_layers": 2}, "vision": {"depth": 2}} if tiny else {}))
     (path / "preprocessor_config.json").write_text(json.dumps({"min_pixels": 3136, "max_pixels": MAX_PIXELS}))
 
 

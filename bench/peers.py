@@ -54,31 +54,10 @@ SECTION = "## Peers: decode against llama.cpp"
 # --- building the models (cached under --dir) ---------------------------------------------
 def build_checkpoint(path: Path, vocab: int, layers: int) -> None:
     """Our Qwen2-VL checkpoint: the 2B decoder's shapes, `layers` layers, a 1-block vision tower."""
-    import dataclasses
+    from bench.checkpoints import save_random_checkpoint
 
-    import torch
-
-    from vlagent.perception.model import QWEN2_VL_2B, Qwen2VL
-    from vlagent.perception.tokenizer import (
-        IM_END,
-        IMAGE_PAD,
-        VIDEO_PAD,
-        VISION_END,
-        VISION_START,
-        build_small_tokenizer,
-    )
-
-    path.mkdir(parents=True, exist_ok=True)
-    ids = build_small_tokenizer(path).special_ids
-    base = QWEN2_VL_2B
-    config = base.replace(
-        text=dataclasses.replace(base.text, vocab_size=vocab, num_hidden_layers=layers),
-        vision=dataclasses.replace(base.vision, depth=1, embed_dim=64, num_heads=2),
-        image_token_id=ids[IMAGE_PAD], video_token_id=ids[VIDEO_PAD], vision_start_token_id=ids[VISION_START],
-        vision_end_token_id=ids[VISION_END], eos_token_ids=(ids[IM_END],), bos_token_id=None, pad_token_id=None)
-    torch.manual_seed(0)
-    Qwen2VL(config).save_pretrained(path)
-
+    save_random_checkpoint(path, text={"vocab_size": vocab, "num_hidden_layers": layers},
+                           vision={"depth": 1, "embed_dim": 64, "num_heads": 2})
 
 def build_hf_text(checkpoint: Path, path: Path) -> None:
     """The same decoder as a transformers `Qwen2ForCausalLM` directory (what llama.cpp converts)."""

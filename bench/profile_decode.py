@@ -11,13 +11,18 @@ kernel time per step by operator type, from the profile of the decode steps only
 from __future__ import annotations
 
 import argparse
-import collections
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.ort_profile import kernel_ms_by_op  # noqa: E402
 
 
 def main() -> None:
@@ -60,12 +65,7 @@ def main() -> None:
 
     run(args.context)
     wall = [run(1) for _ in range(args.steps)]
-    events = json.loads(Path(session.end_profiling()).read_text())
-    decode_start = [e for e in events if e.get("name") == "model_run"][1]["ts"]
-    per_op: dict[str, float] = collections.defaultdict(float)
-    for e in events:
-        if e.get("cat") == "Node" and e["ts"] >= decode_start and e["name"].endswith("_kernel_time"):
-            per_op[e["args"]["op_name"]] += e["dur"] / 1000 / args.steps
+    per_op = kernel_ms_by_op(session.end_profiling(), 1, args.steps)
     total = sum(per_op.values())
     print(f"{args.package}: {args.threads} thread(s), context {args.context}, median step "
           f"{np.median(wall) * 1000:.1f} ms wall, {total:.1f} ms in kernels")

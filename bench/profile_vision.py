@@ -12,12 +12,17 @@ kernel could ever save. Used for issue 19's vision notes in docs/PERFORMANCE.md.
 from __future__ import annotations
 
 import argparse
-import collections
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.ort_profile import kernel_ms_by_op  # noqa: E402
 
 
 def main() -> None:
@@ -44,12 +49,7 @@ def main() -> None:
     feed = dict(zip(vision_io_names()[0], (pixels, P.vision_positions(grid, merge), P.vision_cu_seqlens(grid)), strict=True))
     for _ in range(args.runs + 1):
         session.run(None, feed)
-    events = json.loads(Path(session.end_profiling()).read_text())
-    start = [e for e in events if e.get("name") == "model_run"][1]["ts"]
-    per_op: dict[str, float] = collections.defaultdict(float)
-    for e in events:
-        if e.get("cat") == "Node" and e["ts"] >= start and e["name"].endswith("_kernel_time"):
-            per_op[e["args"]["op_name"]] += e["dur"] / 1000 / args.runs
+    per_op = kernel_ms_by_op(session.end_profiling(), 1, args.runs)
     total = sum(per_op.values())
     embed, depth = vision["embed_dim"], vision["depth"]
     weights = embed * embed * 4 + 2 * embed * int(embed * vision.get("mlp_ratio", 4))

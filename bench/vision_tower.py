@@ -15,7 +15,6 @@ weight format can give (issue 19, item 3).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import sys
 import time
@@ -31,31 +30,12 @@ GRID = (1, 106, 48)  # 1484 / 14, 672 / 14
 
 
 def build(root: Path, depth: int) -> Path:
-    import torch
-
+    from bench.checkpoints import save_random_checkpoint
     from vlagent.perception.export.package import export_package
-    from vlagent.perception.model import QWEN2_VL_2B, Qwen2VL
-    from vlagent.perception.tokenizer import (
-        IM_END,
-        IMAGE_PAD,
-        VIDEO_PAD,
-        VISION_END,
-        VISION_START,
-        build_small_tokenizer,
-    )
 
     checkpoint = root / f"checkpoint-depth{depth}"
     if not (checkpoint / "model.safetensors").is_file():
-        checkpoint.mkdir(parents=True, exist_ok=True)
-        ids = build_small_tokenizer(checkpoint).special_ids
-        base = QWEN2_VL_2B
-        config = base.replace(
-            text=dataclasses.replace(base.text, vocab_size=4096, num_hidden_layers=1),
-            vision=dataclasses.replace(base.vision, depth=depth),
-            image_token_id=ids[IMAGE_PAD], video_token_id=ids[VIDEO_PAD], vision_start_token_id=ids[VISION_START],
-            vision_end_token_id=ids[VISION_END], eos_token_ids=(ids[IM_END],), bos_token_id=None, pad_token_id=None)
-        torch.manual_seed(0)
-        Qwen2VL(config).save_pretrained(checkpoint)
+        save_random_checkpoint(checkpoint, text={"vocab_size": 4096, "num_hidden_layers": 1}, vision={"depth": depth})
     for mode in ("none", "int8"):
         if not (root / f"onnx-{mode}-depth{depth}" / "manifest.json").is_file():
             export_package(checkpoint, root / f"onnx-{mode}-depth{depth}", quantize=mode)
