@@ -144,6 +144,13 @@ def attend(attn: Attention, qkv: nn.Linear, x, cos, sin, mask, past_k, past_v):
 
 
 class DecoderGraph(nn.Module):
+    """The decoder's forward for export (I/O in the module docstring).
+
+    Building it re-points `model`'s q/k/v and gate/up Parameters to views of the fused ones
+    (`fuse_linears`): the values and the model's own forward stay the same, but an optimizer
+    holding the old Parameter objects would no longer reach them, so export from a model loaded
+    for the purpose (as `export_package` does from a checkpoint directory), not mid-training."""
+
     def __init__(self, model: Qwen2VL):
         super().__init__()
         self.text = model.text

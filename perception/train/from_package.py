@@ -90,6 +90,8 @@ def _unfuse(params: dict[str, np.ndarray], config: Qwen2VLConfig) -> dict[str, n
         if fields[0] != "fused":
             out[name] = value
             continue
+        if len(fields) != 4 or fields[2] not in parts:
+            raise PackageWeightsError(f"unknown fused parameter {name} (expected fused.N.qkv or fused.N.gate_up)")
         layer, kind, leaf = fields[1], fields[2], fields[3]
         names, rows = parts[kind]
         if value.shape[0] != sum(rows):
