@@ -13,7 +13,8 @@ Q4_0 at Q6_K, its default). The converter is told the pre-tokenizer is "qwen2": 
 the small tokenizer, whose hash it does not know, and tokenization plays no part here.
 
 Measured per configuration in a fresh process: a `--context`-token prompt of fixed random ids,
-then `--tokens` one-token decode steps feeding fixed ids (the same for every runtime);
+then `--tokens` one-token decode steps feeding fixed ids (the same for every runtime), then
+a `--long`-token prompt (1300: a screenshot prompt's size) prefilled in a fresh context;
 ms/token = median step; rounds are interleaved (every configuration once per round, the order
 reversed every other round) and the table gives the median of the rounds. The read bandwidth
 (numpy, same threads) is measured before and after; roofline = bytes a decode step must read
@@ -159,11 +160,11 @@ def token_ids(vocab: int, context: int, tokens: int) -> tuple[list[int], list[in
     return ids[:context], ids[context:]
 
 
-def run_llama(model: Path, threads: int, prompt: list[int], steps: list[int]) -> tuple[float, list[float], np.ndarray]:
+def run_llama(model: Path, threads: int, prompt: list[int], steps: list[int], long_prompt: list[int]):
     import llama_cpp
     from llama_cpp import Llama
 
-    llm = Llama(model_path=str(model), n_ctx=len(prompt) + len(steps) + 8, n_batch=512, n_threads=threads,
+    llm = Llama(model_path=str(model), n_ctx=max(len(prompt) + len(steps), len(long_prompt)) + 8, n_batch=512, n_threads=threads,
                 n_threads_batch=threads, verbose=False)
     started = time.perf_counter()
     llm.eval(prompt)
@@ -174,10 +175,13 @@ def run_llama(model: Path, threads: int, prompt: list[int], steps: list[int]) ->
         started = time.perf_counter()
         llm.eval([token])
         times.append(time.perf_counter() - started)
-    return prefill, times, logits
+    llm.reset()  # a fresh context for the long prompt
+    started = time.perf_counter()
+    llm.eval(long_prompt)
+    return prefill, times, logits, time.perf_counter() - started
 
 
-def run_onnx(package: Path, threads: int, prompt: list[int], steps: list[int], spin: bool):
+def run_onnx(package: Path, threads: int, prompt: list[int], steps: list[int], long_prompt: list[int], spin: bool):
     from vlagent.perception.engine_onnx import OnnxBackend
 
     backend = OnnxBackend(package, threads=threads, spin=spin, prefix_reuse=False)
@@ -191,10 +195,13 @@ def run_onnx(package: Path, threads: int, prompt: list[int], steps: list[int], s
         started = time.perf_counter()
         _, state = backend.decode(state, np.array([token]))
         times.append(time.perf_counter() - started)
-    return prefill, times, logits[0]
+    ids = np.array([long_prompt], np.int64)
+    started = time.perf_counter()
+    backend.prefill(ids, np.tile(np.arange(len(long_prompt)), (3, 1, 1)).astype(np.int64), np.zeros((1, 1), np.int64))
+    return prefill, times, logits[0], time.perf_counter() - started
 
 
-def run_hf(hf_dir: Path, threads: int, prompt: list[int], steps: list[int]):
+def run_hf(hf_dir: Path, threads: int, prompt: list[int], steps: list[int], long_prompt: list[int]):
     import torch
     from transformers import Qwen2ForCausalLM
 
@@ -210,20 +217,25 @@ def run_hf(hf_dir: Path, threads: int, prompt: list[int], steps: list[int]):
             out = model(input_ids=torch.tensor([[token]]), past_key_values=cache, use_cache=True, logits_to_keep=1)
             cache = out.past_key_values
             times.append(time.perf_counter() - started)
-    return prefill, times, logits
+        started = time.perf_counter()
+        model(input_ids=torch.tensor([long_prompt]), use_cache=True, logits_to_keep=1)
+    return prefill, times, logits, time.perf_counter() - started
 
 
-def child(name: str, work: Path, threads: int, context: int, tokens: int, spin: bool, out: Path) -> None:
-    prompt, steps = token_ids(json.loads((work / "hf" / "config.json").read_text())["vocab_size"], context, tokens)
+def child(name: str, work: Path, threads: int, context: int, tokens: int, long: int, spin: bool, out: Path) -> None:
+    vocab = json.loads((work / "hf" / "config.json").read_text())["vocab_size"]
+    prompt, steps = token_ids(vocab, context, tokens)
+    long_prompt = sum(token_ids(vocab, long, 0), [])
     if name.startswith("llama"):
-        prefill, times, logits = run_llama(work / f"{name}.gguf", threads, prompt, steps)
+        prefill, times, logits, long_s = run_llama(work / f"{name}.gguf", threads, prompt, steps, long_prompt)
     elif name == "hf":
-        prefill, times, logits = run_hf(work / "hf", threads, prompt, steps)
+        prefill, times, logits, long_s = run_hf(work / "hf", threads, prompt, steps, long_prompt)
     else:
-        prefill, times, logits = run_onnx(work / name, threads, prompt, steps, spin)
+        prefill, times, logits, long_s = run_onnx(work / name, threads, prompt, steps, long_prompt, spin)
     np.save(out.with_suffix(".npy"), logits)
     warm = times[4:]  # the first steps page weights in and warm caches
-    out.write_text(json.dumps({"decode_ms": statistics.median(warm) * 1000, "prefill_ms": prefill * 1000}))
+    out.write_text(json.dumps({"decode_ms": statistics.median(warm) * 1000, "prefill_ms": prefill * 1000,
+                               "long_prefill_ms": long_s * 1000}))
 
 
 def weight_bytes(name: str, work: Path) -> int:
@@ -248,7 +260,8 @@ def measure(args, work: Path, vocab: int) -> dict:
             out = work / "results" / f"{name}-{r}.json"
             out.parent.mkdir(exist_ok=True)
             subprocess.run([sys.executable, __file__, "--child", name, "--work", str(work), "--threads", str(args.threads),
-                            "--context", str(args.context), "--tokens", str(args.tokens), "--out", str(out),
+                            "--context", str(args.context), "--tokens", str(args.tokens), "--long", str(args.long),
+                            "--out", str(out),
                             *(["--spin"] if args.spin else [])], check=True)
             result = json.loads(out.read_text())
             result["logits"] = np.load(out.with_suffix(".npy"))
@@ -262,28 +275,35 @@ def measure(args, work: Path, vocab: int) -> dict:
         cos = float(logits @ reference / np.linalg.norm(logits) / np.linalg.norm(reference)) if reference is not None else None
         summary[name] = {"decode_ms": statistics.median(r["decode_ms"] for r in results),
                          "prefill_ms": statistics.median(r["prefill_ms"] for r in results),
+                         "long_prefill_ms": statistics.median(r["long_prefill_ms"] for r in results),
                          "rounds_ms": [round(r["decode_ms"], 2) for r in results],
                          "bytes": weight_bytes(name, work), "cos": cos}
-    return {"vocab": vocab, "bandwidth": bandwidth, "configs": summary}
+    return {"vocab": vocab, "bandwidth": bandwidth, "configs": summary, "context": args.context, "long": args.long}
 
 
 def table(result: dict) -> str:
     bandwidth = max(result["bandwidth"])
-    rows = ["| runtime | weights | decode bytes | ms/token | of roofline | prefill ms | logit cos |",
-            "|---|---|---|---|---|---|---|"]
+    long = result.get("long", "long")
+    rows = [f"| runtime | weights | decode bytes | ms/token | of roofline | prefill ms, {result.get('context', 64)} tokens | "
+            f"prefill ms, {long} tokens | logit cos |", "|---|---|---|---|---|---|---|---|"]
     for name, r in result["configs"].items():
         runtime, _, weights = name.partition("-")
         runtime = {"llama": "llama.cpp", "onnx": "vlagent ONNX", "hf": "HF transformers"}[runtime]
         roofline = r["bytes"] / bandwidth / 1e6
         cos = "ref" if name == REFERENCE else (f"{r['cos']:.4f}" if r["cos"] is not None else "")
         rows.append(f"| {runtime} | {weights or 'fp32'} | {r['bytes'] / 1e9:.3f} GB | {r['decode_ms']:.1f} | "
-                    f"{roofline / r['decode_ms']:.0%} | {r['prefill_ms']:.0f} | {cos} |")
+                    f"{roofline / r['decode_ms']:.0%} | {r['prefill_ms']:.0f} | {r.get('long_prefill_ms', float('nan')):.0f} | {cos} |")
     return "\n".join(rows)
 
 
 def verdicts(result: dict) -> list[str]:
     c = {k: v["decode_ms"] for k, v in result["configs"].items()}
     lines = []
+    p = {k: v.get("long_prefill_ms") for k, v in result["configs"].items()}
+    if p.get("onnx-int4") and p.get("onnx-int8"):
+        verdict = "met" if p["onnx-int4"] <= p["onnx-int8"] else "not met"
+        lines.append(f"- vocab {result['vocab']}: {result.get('long')}-token prefill, onnx-int4 {p['onnx-int4']:.0f} ms vs "
+                     f"onnx-int8 {p['onnx-int8']:.0f} ms: {verdict}")
     for ours, theirs in (("onnx-int4", "llama-q4_0"), ("onnx-int8", "llama-q8_0"), ("onnx-fp32", "llama-f32")):
         if ours in c and theirs in c:
             verdict = "met" if c[ours] <= c[theirs] else "not met"
@@ -302,7 +322,8 @@ def section(results: list[dict], args) -> str:
              f"Qwen2-VL-2B language model's layer shapes (hidden 1536, MLP 8960, 12 heads, 2 KV heads, tied LM head), "
              f"{args.layers} layers, the same random weights in every runtime; {args.context}-token prompt, then "
              f"{args.tokens} decode steps (the first 4 not counted), ms/token = median step, median of {args.rounds} "
-             f"interleaved rounds, {args.threads} threads{', spinning' if args.spin else ''}. llama-cpp-python "
+             f"interleaved rounds, {args.threads} threads{', spinning' if args.spin else ''}; then a {args.long}-token prompt "
+             f"prefilled in a fresh context. llama-cpp-python "
              f"{llama_cpp.__version__} built with `-DGGML_NATIVE=ON`, onnxruntime {onnxruntime.__version__}, "
              f"transformers {transformers.__version__} (fp32). Roofline = decode bytes / read bandwidth.", ""]
     for result in results:
@@ -321,6 +342,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--context", type=int, default=64)
     parser.add_argument("--tokens", type=int, default=36)
+    parser.add_argument("--long", type=int, default=1300, help="tokens of the second, timed prefill (a screenshot prompt's size)")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS)
     parser.add_argument("--spin", action="store_true", help="onnxruntime's intra-op threads spin between ops")
     parser.add_argument("--llama-src", type=Path, default=None, help="vendor/llama.cpp of the llama-cpp-python sdist")
@@ -335,7 +357,7 @@ def main() -> None:
         hf_dir, out, sources = map(Path, args.child_convert)
         return convert_to_gguf(hf_dir, out, sources)
     if args.child:
-        return child(args.child, args.work, args.threads, args.context, args.tokens, args.spin, args.out)
+        return child(args.child, args.work, args.threads, args.context, args.tokens, args.long, args.spin, args.out)
     args.dir.mkdir(parents=True, exist_ok=True)
     results = json.loads((args.dir / "results.json").read_text()) if args.report_only else []
     for vocab in [] if args.report_only else args.vocab:
