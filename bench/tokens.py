@@ -85,7 +85,9 @@ def budgets_for(model: Path, threads: int | None) -> list[Budget]:
     config = json.loads((model / "preprocessor_config.json").read_text())
     native_max, native_min = int(config["max_pixels"]), int(config["min_pixels"])
     vision = json.loads((model / "config.json").read_text()).get("vision_config", {})
-    max_side = vision.get("abs_pos_max_side") if vision.get("learned_abs_pos") else None
+    # a model with `abs_pos_ref_grid` reads its tables at relative coordinates: any grid runs
+    index_tables = vision.get("learned_abs_pos") and not vision.get("abs_pos_ref_grid")
+    max_side = vision.get("abs_pos_max_side") if index_tables else None
     native_tokens = ImageProcessor(min_pixels=native_min, max_pixels=native_max).num_image_tokens(SCREEN[1], SCREEN[0])
     side = min(range(28, 2000, 28), key=lambda s: abs((s // 28) ** 2 - native_tokens))
     budgets = [Budget(f"dynamic {t}" + (" (trained)" if t * PX_PER_TOKEN == native_max else ""), t * PX_PER_TOKEN)

@@ -4,6 +4,7 @@ Contract (matches HF transformers 5.24 `qwen2_vl`):
 - `get_rope_index`: M-RoPE position ids [3, B, L] (rows t, h, w) and rope deltas [B, 1] for a
   prompt whose vision tokens are runs of `image_token_id` / `video_token_id`.
 - `vision_positions`: the (h, w) patch index of every vision-tower row, in 2x2 merge-block order.
+- `vision_abs_coords`: resolution-free coordinates into a tiny model's learned abs-position tables.
 - `vision_cu_seqlens`: frame boundaries of the block-diagonal vision attention.
 - `vision_segment_ids` / `vision_attention_mask`: the same boundaries as a per-patch id / a mask.
 
@@ -132,6 +133,24 @@ def vision_positions(grid_thw, merge_size: int) -> np.ndarray:
                        ww.reshape(blocks).transpose(0, 2, 1, 3).ravel()], axis=-1)
         out.append(np.tile(hw, (t, 1)))
     return np.concatenate(out).astype(np.int64) if out else np.zeros((0, 2), np.int64)
+
+
+def vision_abs_coords(grid_thw, merge_size: int, ref_grid: tuple[int, int]) -> np.ndarray:
+    """[N, 2] float32 (row, col) coordinates into the learned absolute-position tables.
+
+    Each patch's centre as a fraction of its image, scaled to the reference grid `ref_grid`
+    (rows, cols in patches): ``(i + 0.5) * R / h - 0.5``, clipped to [0, R - 1]. On the
+    reference grid this is the patch index itself; on any other grid it is the same relative
+    place, read between table rows by linear interpolation (`VisionTower`). Rows in the order of
+    `vision_positions`.
+    """
+    ref = np.asarray(ref_grid, dtype=np.float64)
+    out = []
+    for t, h, w in _as_grid(grid_thw, "grid_thw"):
+        index = vision_positions([[t, h, w]], merge_size).astype(np.float64)
+        coords = (index + 0.5) * (ref / np.array([h, w], np.float64)) - 0.5
+        out.append(np.clip(coords, 0.0, ref - 1))
+    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 2), np.float32)
 
 
 def vision_cu_seqlens(grid_thw) -> np.ndarray:

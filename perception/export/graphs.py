@@ -66,11 +66,11 @@ class VisionGraph(nn.Module):
         super().__init__()
         self.visual = model.visual
 
-    def forward(self, pixel_values, positions, cu_seqlens):
+    def forward(self, pixel_values, positions, cu_seqlens, abs_coords=None):
         tower, cfg = self.visual, self.visual.cfg
         x = tower.patch_embed(pixel_values)
         if cfg.learned_abs_pos:
-            x = x + tower.pos_row(positions[:, 0]) + tower.pos_col(positions[:, 1])
+            x = x + tower.abs_pos(positions, abs_coords)
         cos, sin = vision_rope(positions, cfg.head_dim, cfg.rope_theta)
         cos, sin = cos[:, None], sin[:, None]  # broadcast over heads of [N, H, hd]
         same_frame = frame_mask(cu_seqlens, x.shape[0])

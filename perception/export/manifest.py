@@ -25,9 +25,11 @@ class PackageError(VlagentError, ValueError):
     """A runtime package is malformed, incomplete or does not match its manifest."""
 
 
-def vision_io_names() -> tuple[list[str], list[str]]:
-    """vision.onnx inputs and outputs, in order."""
-    return ["pixel_values", "positions", "cu_seqlens"], ["image_embeds"]
+def vision_io_names(abs_coords: bool = False) -> tuple[list[str], list[str]]:
+    """vision.onnx inputs and outputs, in order; `abs_coords` [patches, 2] float is an input of
+    the models with `VisionConfig.abs_pos_ref_grid` only."""
+    inputs = ["pixel_values", "positions", "cu_seqlens"] + (["abs_coords"] if abs_coords else [])
+    return inputs, ["image_embeds"]
 
 
 def decoder_io_names(layers: int) -> tuple[list[str], list[str]]:

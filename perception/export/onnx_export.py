@@ -121,9 +121,13 @@ def export_vision(model: Qwen2VL, path: str | Path, opset: int = DEFAULT_OPSET) 
     merged = cfg.spatial_merge_size**2
     bounds = torch.export.Dim("bounds", min=2, max=1 << 16)
     shapes = ({0: merged * rows}, {0: merged * rows}, {0: bounds})
+    coords = cfg.learned_abs_pos and cfg.abs_pos_ref_grid is not None
+    if coords:
+        args += (torch.from_numpy(P.vision_abs_coords(grids, cfg.spatial_merge_size, cfg.abs_pos_ref_grid)),)
+        shapes += ({0: merged * rows},)
     axes = {("pixel_values", 0): "patches", ("cu_seqlens", 0): "frames_plus_1", ("image_embeds", 0): "tokens"}
     path = Path(path)
-    _export(VisionGraph(model).eval(), args, path, vision_io_names(), shapes, axes, opset)
+    _export(VisionGraph(model).eval(), args, path, vision_io_names(coords), shapes, axes, opset)
     graph = onnx.load(str(path), load_external_data=False)  # the weights stay where they are
     if single_frame_fast_path(graph) != cfg.depth:
         raise ExportError(f"expected {cfg.depth} masked attentions in {path.name}")

@@ -25,6 +25,13 @@ class VisionConfig:
     `learned_abs_pos` is a vlagent extension for tiny from-scratch models: learned row and
     column tables (`abs_pos_max_side` patches each) added after the patch embed. Off for real
     checkpoints, and then no parameter exists.
+
+    `abs_pos_ref_grid` (rows, cols in patches) makes those tables resolution-free: a patch's
+    table coordinate is its *relative* place in the image scaled to the reference grid (the grid
+    the model was first trained at), read with linear interpolation
+    (`positions.vision_abs_coords`), so any grid size and aspect ratio works and the reference
+    grid itself reads exactly the rows it always did. None: the patch index itself, and grids
+    larger than the tables are an error.
     """
 
     depth: int = 32
@@ -40,6 +47,16 @@ class VisionConfig:
     rope_theta: float = 10000.0
     learned_abs_pos: bool = False
     abs_pos_max_side: int = 64
+    abs_pos_ref_grid: tuple[int, int] | None = None
+
+    def __post_init__(self):
+        ref = self.abs_pos_ref_grid
+        if ref is not None:
+            if not isinstance(ref, (list, tuple)) or len(ref) != 2 or not all(isinstance(n, int) and 1 <= n <= self.abs_pos_max_side for n in ref):
+                raise ConfigError(f"vision.abs_pos_ref_grid must be two ints in 1..{self.abs_pos_max_side}, got {ref}")
+            if not self.learned_abs_pos:
+                raise ConfigError("vision.abs_pos_ref_grid needs learned_abs_pos")
+            object.__setattr__(self, "abs_pos_ref_grid", tuple(ref))
 
     @property
     def head_dim(self) -> int:
@@ -236,6 +253,8 @@ def config_to_dict(config: Qwen2VLConfig) -> dict:
     }
     if v.learned_abs_pos:
         vision.update(learned_abs_pos=True, abs_pos_max_side=v.abs_pos_max_side)
+    if v.abs_pos_ref_grid is not None:
+        vision.update(abs_pos_ref_grid=list(v.abs_pos_ref_grid))
     return {
         "architectures": ["Qwen2VLForConditionalGeneration"], "model_type": "qwen2_vl",
         "text_config": text, "vision_config": vision,

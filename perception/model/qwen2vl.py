@@ -69,12 +69,15 @@ class Qwen2VL(nn.Module):
             raise ModelInputError(f"pixel_values must be [N, {cfg.patch_dim}], got {tuple(pixel_values.shape)}")
         if pixel_values.shape[0] != int(grid.prod(-1).sum()):
             raise ModelInputError(f"{pixel_values.shape[0]} pixel rows but grids {grid.tolist()} need {int(grid.prod(-1).sum())}")
-        if cfg.learned_abs_pos and grid[:, 1:].max() > cfg.abs_pos_max_side:
+        if cfg.learned_abs_pos and cfg.abs_pos_ref_grid is None and grid[:, 1:].max() > cfg.abs_pos_max_side:
             raise ModelInputError(f"grid side {grid[:, 1:].max()} exceeds abs_pos_max_side {cfg.abs_pos_max_side}")
         device = pixel_values.device
         pos = torch.from_numpy(P.vision_positions(grid, cfg.spatial_merge_size)).to(device)
         cu = torch.from_numpy(P.vision_cu_seqlens(grid)).to(device)
-        return self.visual(pixel_values, pos, cu)
+        coords = None
+        if cfg.learned_abs_pos and cfg.abs_pos_ref_grid is not None:
+            coords = torch.from_numpy(P.vision_abs_coords(grid, cfg.spatial_merge_size, cfg.abs_pos_ref_grid)).to(device)
+        return self.visual(pixel_values, pos, cu, coords)
 
     def get_rope_index(self, input_ids, image_grid_thw=None, video_grid_thw=None, attention_mask=None):
         """M-RoPE position ids [3, B, L] and rope deltas [B, 1], as int64 tensors on input_ids' device."""

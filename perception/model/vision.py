@@ -88,6 +88,17 @@ class VisionBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
+def lerp_rows(table: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
+    """Rows of `table` [S, e] at float coordinates [N] (clamped to [0, S - 1]), linearly interpolated."""
+    last = table.shape[0] - 1
+    coords = coords.clamp(0, last)  # outside the table: its edge rows, never an extrapolation
+    low = coords.floor()
+    frac = (coords - low)[:, None].to(table.dtype)
+    low = low.long()
+    high = (low + 1).clamp(max=last)
+    return table[low] * (1 - frac) + table[high] * frac
+
+
 class PatchMerger(nn.Module):
     """LayerNorm, then each 2x2 block of consecutive rows -> one LM-width token."""
 
@@ -112,11 +123,20 @@ class VisionTower(nn.Module):
         self.blocks = nn.ModuleList(VisionBlock(cfg) for _ in range(cfg.depth))
         self.merger = PatchMerger(cfg)
 
-    def forward(self, pixel_values: torch.Tensor, positions: torch.Tensor, cu_seqlens: torch.Tensor) -> torch.Tensor:
-        """pixel_values [N, patch_dim], positions [N, 2] (h, w), cu_seqlens [frames + 1] -> [N/m^2, hidden]."""
+    def abs_pos(self, positions: torch.Tensor, abs_coords: torch.Tensor | None) -> torch.Tensor:
+        """[N, embed] learned absolute position: the tables at the patch index (`abs_coords`
+        None), or read between rows at float coordinates [N, 2] (`positions.vision_abs_coords`)."""
+        if abs_coords is None:
+            return self.pos_row(positions[:, 0]) + self.pos_col(positions[:, 1])
+        return lerp_rows(self.pos_row.weight, abs_coords[:, 0]) + lerp_rows(self.pos_col.weight, abs_coords[:, 1])
+
+    def forward(self, pixel_values: torch.Tensor, positions: torch.Tensor, cu_seqlens: torch.Tensor,
+                abs_coords: torch.Tensor | None = None) -> torch.Tensor:
+        """pixel_values [N, patch_dim], positions [N, 2] (h, w), cu_seqlens [frames + 1],
+        abs_coords [N, 2] float (only with `abs_pos_ref_grid`) -> [N/m^2, hidden]."""
         x = self.patch_embed(pixel_values.to(self.patch_embed.weight.dtype))
         if self.cfg.learned_abs_pos:
-            x = x + self.pos_row(positions[:, 0]) + self.pos_col(positions[:, 1])
+            x = x + self.abs_pos(positions, abs_coords)
         cos, sin = vision_rope(positions, self.cfg.head_dim, self.cfg.rope_theta)
         mask = frame_mask(cu_seqlens, x.shape[0])
         for block in self.blocks:
