@@ -17,6 +17,7 @@ from vlagent.perception.errors import VlagentError
 from vlagent.sim.phone import DEFAULT_SIZE, Phone, PhoneState
 from vlagent.sim.phone.context import go_home
 from vlagent.sim.phone.seeding import initial_state
+from vlagent.sim.phone.values import TaskRandom
 
 Params = dict[str, Any]
 
@@ -86,6 +87,9 @@ def _no_setup(state: PhoneState, params: Params) -> None:
 class TaskTemplate:
     """A family of tasks. `instruction` is a str.format template over the sampled params.
 
+    Values come from `sim.phone.values` by the seed's regime (classic, held-out, varied), so
+    held-out seeds name people, texts and numbers that training seeds never do.
+
     `sample(rng, initial_state)` draws the params; `setup(state, params)` prepares the phone;
     `check(state, params)` decides success. `tags` mark what the task exercises: "scroll",
     "unicode", "multi_app", "long_press", "text", "info", "safety".
@@ -102,7 +106,7 @@ class TaskTemplate:
 
     def make(self, seed: int) -> Task:
         """The task for `seed`: params drawn from Random(seed) and the seed's starting phone."""
-        rng = random.Random(f"{self.id}:{seed}")
+        rng = TaskRandom(f"{self.id}:{seed}", seed)  # knows the seed's value regime
         params = self.sample(rng, initial_state(seed, *DEFAULT_SIZE, "portrait"))
         return Task(
             template_id=self.id, seed=seed, instruction=self.instruction.format(**params), apps=self.apps,

@@ -1,16 +1,17 @@
 """Clock tasks: create an alarm (optionally with a Unicode label), switch one off, and
 delete one through its long-press menu. Times are 24-hour, written "7:30" / "19:05"."""
 
+from vlagent.sim.phone import values
 from vlagent.sim.phone.state import Alarm
 from vlagent.sim.tasks.base import TaskTemplate
 
-LABELS = ("Réveil", "Gym 🏋️", "早起き", "Müll rausbringen", "Café ☕", "Standup")
+LABELS = values.CLASSIC["alarm_labels"]
 
 
 def _free_time(rng, state) -> tuple[int, int]:
     taken = {(a.hour, a.minute) for a in state.clock.alarms}
     while True:
-        hour, minute = rng.randint(0, 23), rng.choice((0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 7, 42))
+        hour, minute = rng.randint(0, 23), values.alarm_minute(rng)
         if (hour, minute) not in taken:
             return hour, minute
 
@@ -21,7 +22,7 @@ def _time_params(rng, state) -> dict:
 
 
 def _label_params(rng, state) -> dict:
-    return {**_time_params(rng, state), "label": rng.choice(LABELS)}
+    return {**_time_params(rng, state), "label": values.choose(rng, "alarm_labels")}
 
 
 def _add_alarm(state, params) -> None:

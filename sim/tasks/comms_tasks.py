@@ -2,6 +2,7 @@
 conversation, add a contact with a Unicode name, open a contact further down the list,
 delete a contact through its long-press menu, and change a number."""
 
+from vlagent.sim.phone import values
 from vlagent.sim.phone.seeding import phone_number
 from vlagent.sim.tasks.base import TaskTemplate, digits
 from vlagent.sim.tasks.ensure import (
@@ -11,10 +12,8 @@ from vlagent.sim.tasks.ensure import (
     remove_conversation,
 )
 
-PLAIN_TEXTS = ("on my way", "See you at 6", "Running late, sorry", "Call me back please", "Thanks!")
-UNICODE_TEXTS = ("你好", "Grüße aus Köln 👋", "¿Qué tal?", "on my way 🚗", "Ça va? 😊", "Спасибо!")
-NEW_PEOPLE = (("Zoë", "Ångström"), ("José", "Núñez"), ("Søren", "Ødegaard"), ("Łucja", "Wróbel"), ("美咲", "佐藤"),
-              ("Ngozi", "Okonjo-Iweala"), ("Björk", "Guðmundsdóttir"))
+PLAIN_TEXTS, UNICODE_TEXTS = values.CLASSIC["plain_texts"], values.CLASSIC["unicode_texts"]  # the classic pools
+NEW_PEOPLE = values.CLASSIC["new_people"]
 
 
 def sorted_names(state) -> list[str]:
@@ -38,9 +37,9 @@ def _sent(state, params) -> bool:
     return (last_sent(state, params["name"]) or "").strip() == params["text"]
 
 
-def _message_sample(texts):
+def _message_sample(pool: str):
     def sample(rng, state):
-        return {**_contact(state, rng.choice(state.conversations).contact), "text": rng.choice(texts)}
+        return {**_contact(state, rng.choice(state.conversations).contact), "text": values.choose(rng, pool)}
 
     return sample
 
@@ -53,7 +52,9 @@ def _message_setup(state, params) -> None:
 def _new_chat_sample(rng, state):
     talking = {c.contact for c in state.conversations}
     name = rng.choice([n for n in sorted_names(state) if n not in talking])
-    return {**_contact(state, name), "text": rng.choice(PLAIN_TEXTS + UNICODE_TEXTS)}
+    if values.regime_of(rng) == "classic":  # one pool of both, as before the split
+        return {**_contact(state, name), "text": rng.choice(PLAIN_TEXTS + UNICODE_TEXTS)}
+    return {**_contact(state, name), "text": values.choose(rng, rng.choice(("plain_texts", "unicode_texts")))}
 
 
 def _new_chat_setup(state, params) -> None:
@@ -62,7 +63,7 @@ def _new_chat_setup(state, params) -> None:
 
 
 def _add_sample(rng, state):
-    first, last = rng.choice(NEW_PEOPLE)
+    first, last = values.choose(rng, "new_people")
     return {"first": first, "last": last, "name": f"{first} {last}", "number": phone_number(rng)}
 
 
@@ -112,9 +113,9 @@ def _renumber_setup(state, params) -> None:
 
 
 TEMPLATES = (
-    TaskTemplate("messages.send", "Send '{text}' to {name}", ("Messages",), 12, _message_sample(PLAIN_TEXTS), _sent,
+    TaskTemplate("messages.send", "Send '{text}' to {name}", ("Messages",), 12, _message_sample("plain_texts"), _sent,
                  _message_setup, tags=("text",)),
-    TaskTemplate("messages.send_unicode", "Send '{text}' to {name}", ("Messages",), 12, _message_sample(UNICODE_TEXTS), _sent,
+    TaskTemplate("messages.send_unicode", "Send '{text}' to {name}", ("Messages",), 12, _message_sample("unicode_texts"), _sent,
                  _message_setup, tags=("text", "unicode")),
     TaskTemplate("messages.new_chat", "Start a new conversation with {name} and send '{text}'", ("Messages",), 16,
                  _new_chat_sample, _sent, _new_chat_setup, tags=("text", "unicode")),

@@ -2,11 +2,12 @@
 read a number in Contacts and send it in Messages, compute in Calculator and save the
 result as a note, change a setting then write a note."""
 
+from vlagent.sim.phone import values
 from vlagent.sim.phone.arith import evaluate, format_number
 from vlagent.sim.tasks.base import TaskTemplate, digits
 from vlagent.sim.tasks.comms_tasks import last_sent, sorted_names
 from vlagent.sim.tasks.ensure import ensure_contact, ensure_conversation, remove_notes
-from vlagent.sim.tasks.tools_tasks import NOTE_TITLES, clear_calculator
+from vlagent.sim.tasks.tools_tasks import clear_calculator
 
 
 def _number_sample(rng, state):
@@ -27,7 +28,7 @@ def _number_sent(state, params) -> bool:
 
 
 def _calc_note_sample(rng, state):
-    expression = f"{rng.randint(11, 99)}*{rng.randint(11, 99)}"
+    expression = f"{values.operand(rng, 11, 99)}*{values.operand(rng, 11, 99)}"
     return {"expression": expression, "result": format_number(evaluate(expression))}
 
 
@@ -55,7 +56,7 @@ def _answered(state, params) -> bool:
 
 
 def _dark_note_sample(rng, state):
-    return {"title": rng.choice(NOTE_TITLES)}
+    return {"title": values.choose(rng, "note_titles")}
 
 
 def _dark_note_setup(state, params) -> None:

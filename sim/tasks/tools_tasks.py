@@ -1,12 +1,12 @@
 """Calculator and Notes tasks: compute an expression (the result must be on the display),
 create a note with a (Unicode) title and optional text, delete a note."""
 
+from vlagent.sim.phone import values
 from vlagent.sim.phone.arith import evaluate, format_number
 from vlagent.sim.tasks.base import TaskTemplate
 from vlagent.sim.tasks.ensure import ensure_note, remove_notes
 
-NOTE_TITLES = ("Einkaufsliste für Montag", "购物清单", "Idées 💡", "Übung", "Plan B", "Ideas for the trip", "Año nuevo")
-NOTE_BODIES = ("Milk, eggs and bread", "Book the train", "Ask Zoë about the café", "日本語のメモ", "Call mum 📞")
+NOTE_TITLES, NOTE_BODIES = values.CLASSIC["note_titles"], values.CLASSIC["note_bodies"]
 
 
 def clear_calculator(state, params) -> None:
@@ -15,7 +15,7 @@ def clear_calculator(state, params) -> None:
 
 def _binary_sample(rng, state):
     op = rng.choice("+-*/")
-    a, b = rng.randint(2, 99), rng.randint(2, 99)
+    a, b = values.operand(rng, 2, 99), values.operand(rng, 2, 99)
     if op == "/":
         a = a * b  # whole results keep the displayed answer unambiguous
     expression = f"{a}{op}{b}"
@@ -23,7 +23,7 @@ def _binary_sample(rng, state):
 
 
 def _chain_sample(rng, state):
-    a, b, c = rng.randint(2, 60), rng.randint(2, 30), rng.randint(2, 30)
+    a, b, c = values.operand(rng, 2, 60), values.operand(rng, 2, 30), values.operand(rng, 2, 30)
     op1, op2 = rng.choice("+-"), rng.choice("*+-")
     expression = f"{a}{op1}{b}{op2}{c}"
     return {"expression": expression, "result": format_number(evaluate(expression))}
@@ -34,11 +34,11 @@ def _computed(state, params) -> bool:
 
 
 def _note_sample(rng, state):
-    return {"title": rng.choice(NOTE_TITLES)}
+    return {"title": values.choose(rng, "note_titles")}
 
 
 def _note_body_sample(rng, state):
-    return {"title": rng.choice(NOTE_TITLES), "body": rng.choice(NOTE_BODIES)}
+    return {"title": values.choose(rng, "note_titles"), "body": values.choose(rng, "note_bodies")}
 
 
 def _no_such_note(state, params) -> None:
