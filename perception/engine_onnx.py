@@ -174,14 +174,8 @@ class OnnxBackend:
             raise PackageError(f"embed_tokens.npy has shape {self.embed.shape}, the config needs "
                                f"{(text.vocab_size, text.hidden_size)}")
 
-    @property
-    def _abs_coords(self) -> bool:
-        """Whether vision.onnx takes `abs_coords` (a resolution-free tiny model)."""
-        v = self.config.vision
-        return v.learned_abs_pos and v.abs_pos_ref_grid is not None
-
     def _check_io(self) -> None:
-        expected = {"vision.onnx": (self.vision, vision_io_names(self._abs_coords)),
+        expected = {"vision.onnx": (self.vision, vision_io_names(self.config.vision.relative_abs_pos)),
                     "decoder.onnx": (self.decoder, decoder_io_names(self.config.text.num_hidden_layers))}
         for name, (session, (inputs, outputs)) in expected.items():
             got = [i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()]
@@ -198,9 +192,9 @@ class OnnxBackend:
             raise ValueError(f"{pixel_values.shape[0]} pixel rows but grids {grid.tolist()} need {int(grid.prod(-1).sum())}")
         values = [np.ascontiguousarray(pixel_values, dtype=np.float32), P.vision_positions(grid, merge),
                   P.vision_cu_seqlens(grid)]
-        if self._abs_coords:
+        if self.config.vision.relative_abs_pos:
             values.append(P.vision_abs_coords(grid, merge, self.config.vision.abs_pos_ref_grid))
-        feed = dict(zip(vision_io_names(self._abs_coords)[0], values, strict=True))
+        feed = dict(zip(vision_io_names(self.config.vision.relative_abs_pos)[0], values, strict=True))
         return self.vision.run(None, feed)[0]
 
     # --- text ---------------------------------------------------------------------------

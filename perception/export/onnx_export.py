@@ -121,7 +121,7 @@ def export_vision(model: Qwen2VL, path: str | Path, opset: int = DEFAULT_OPSET) 
     merged = cfg.spatial_merge_size**2
     bounds = torch.export.Dim("bounds", min=2, max=1 << 16)
     shapes = ({0: merged * rows}, {0: merged * rows}, {0: bounds})
-    coords = cfg.learned_abs_pos and cfg.abs_pos_ref_grid is not None
+    coords = cfg.relative_abs_pos
     if coords:
         args += (torch.from_numpy(P.vision_abs_coords(grids, cfg.spatial_merge_size, cfg.abs_pos_ref_grid)),)
         shapes += ({0: merged * rows},)

@@ -59,6 +59,11 @@ class VisionConfig:
             object.__setattr__(self, "abs_pos_ref_grid", tuple(ref))
 
     @property
+    def relative_abs_pos(self) -> bool:
+        """Whether the abs-position tables are read at relative coordinates (`abs_pos_ref_grid`)."""
+        return self.abs_pos_ref_grid is not None  # __post_init__: only with learned_abs_pos
+
+    @property
     def head_dim(self) -> int:
         return self.embed_dim // self.num_heads
 

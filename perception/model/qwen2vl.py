@@ -69,13 +69,13 @@ class Qwen2VL(nn.Module):
             raise ModelInputError(f"pixel_values must be [N, {cfg.patch_dim}], got {tuple(pixel_values.shape)}")
         if pixel_values.shape[0] != int(grid.prod(-1).sum()):
             raise ModelInputError(f"{pixel_values.shape[0]} pixel rows but grids {grid.tolist()} need {int(grid.prod(-1).sum())}")
-        if cfg.learned_abs_pos and cfg.abs_pos_ref_grid is None and grid[:, 1:].max() > cfg.abs_pos_max_side:
+        if cfg.learned_abs_pos and not cfg.relative_abs_pos and grid[:, 1:].max() > cfg.abs_pos_max_side:
             raise ModelInputError(f"grid side {grid[:, 1:].max()} exceeds abs_pos_max_side {cfg.abs_pos_max_side}")
         device = pixel_values.device
         pos = torch.from_numpy(P.vision_positions(grid, cfg.spatial_merge_size)).to(device)
         cu = torch.from_numpy(P.vision_cu_seqlens(grid)).to(device)
         coords = None
-        if cfg.learned_abs_pos and cfg.abs_pos_ref_grid is not None:
+        if cfg.relative_abs_pos:
             coords = torch.from_numpy(P.vision_abs_coords(grid, cfg.spatial_merge_size, cfg.abs_pos_ref_grid)).to(device)
         return self.visual(pixel_values, pos, cu, coords)
 
