@@ -9,9 +9,10 @@ with `policies.grounding.ground` through the ONNX engine at each budget:
 
 - dynamic resolution: `max_pixels` = T x 28 x 28 for T in 64, 128, 256, 512, 1024 and the
   package's own budget (smart-resize keeps the aspect ratio; the real token count is shown);
-- fixed-resolution baseline: every screen resized (bicubic) to one square S x S px, S the
-  multiple of 28 whose token count is nearest the package's budget; boxes are norm-1000 of the
-  square, which covers the whole screen, so they map back with the screen's own size.
+- fixed-resolution baseline, at matched token counts: every screen resized (bicubic) to one
+  square S x S px, for each dynamic budget the multiple of 28 whose token count is nearest that
+  budget's real count; boxes are norm-1000 of the square, which covers the whole screen, so
+  they map back with the screen's own size.
 
 Accuracy: the predicted box centre lies inside the target's bounds (device px); format: the
 answer holds a box. Latency per budget: p50 of preprocess + model per query, and the whole
@@ -89,12 +90,15 @@ def budgets_for(model: Path, threads: int | None) -> list[Budget]:
     index_tables = vision.get("learned_abs_pos") and not vision.get("abs_pos_ref_grid")
     max_side = vision.get("abs_pos_max_side") if index_tables else None
     native_tokens = ImageProcessor(min_pixels=native_min, max_pixels=native_max).num_image_tokens(SCREEN[1], SCREEN[0])
-    side = min(range(28, 2000, 28), key=lambda s: abs((s // 28) ** 2 - native_tokens))
-    budgets = [Budget(f"dynamic {t}" + (" (trained)" if t * PX_PER_TOKEN == native_max else ""), t * PX_PER_TOKEN)
+    budgets = [Budget(f"dynamic {t}" + (" (default)" if t * PX_PER_TOKEN == native_max else ""), t * PX_PER_TOKEN)
                for t in TOKEN_BUDGETS]
     if all(b.max_pixels != native_max for b in budgets):
-        budgets.append(Budget(f"dynamic {native_tokens} (trained)", native_max))
-    budgets.append(Budget(f"square {side}x{side}", side * side, square=side))
+        budgets.append(Budget(f"dynamic {native_tokens} (default)", native_max))
+    for b in list(budgets):
+        tokens = ImageProcessor(min_pixels=min(native_min, b.max_pixels),
+                                max_pixels=b.max_pixels).num_image_tokens(SCREEN[1], SCREEN[0])
+        side = min(range(28, 2000, 28), key=lambda s: abs((s // 28) ** 2 - tokens))
+        budgets.append(Budget(f"square {side}x{side}", side * side, square=side))
     options = {"threads": threads} if threads else {}
     for b in budgets:
         processor = ImageProcessor(min_pixels=min(native_min, b.max_pixels), max_pixels=b.max_pixels)
@@ -209,6 +213,17 @@ def plot(table: list[dict], path: Path = PLOT) -> Path:
     return path
 
 
+def trained_budgets(model: Path) -> str:
+    """What the package's training record says it was trained at (visual-token budgets)."""
+    record = model / "training.json"
+    recipe = json.loads(record.read_text()).get("recipe", {}) if record.is_file() else {}
+    budgets = recipe.get("budgets") if recipe.get("budget_share") else None
+    if budgets:
+        return (f"trained at the default budget and, for {recipe['budget_share']:.0%} of grounding batches, at "
+                f"{', '.join(map(str, budgets))} tokens on phones, landscape phones and tablets")
+    return "trained at the default budget only: the others show how far it transfers"
+
+
 def section(table: list[dict], fixed: dict, model: Path, threads: int | None, screens: int) -> str:
     lines = []
     for r in table:
@@ -232,8 +247,7 @@ Grounding accuracy and step latency against the visual-token budget, shipped mod
 {body}
 
 - Step = capture p50 ({fixed['capture_ms']:.1f} ms, full-size sim screen) + preprocess + model + act p50
-  ({fixed['act_ms']:.1f} ms, a sim tap). The model was trained at one budget (marked "trained");
-  the others show how far it transfers, not what a model trained at that budget would reach.
+  ({fixed['act_ms']:.1f} ms, a sim tap). The model was {trained_budgets(model)}.
 - Square baseline: every screen resized to one square size regardless of its aspect ratio (the
   fixed-resolution setting the Qwen2-VL paper compares against).
 {note}- Model: `{model.name}`; onnxruntime threads: {threads or 'default'}; machine shared with other work

@@ -24,7 +24,7 @@ def train_demo(
     eval_screens: Annotated[int, typer.Option("--eval-screens", help="Held-out screens for the final evaluation.")] = 200,
     quantize: Annotated[str, typer.Option("--quantize", help="Package weights: none, int8 or int4.")] = "none",
     recipe_file: Annotated[Path | None, typer.Option("--recipe", help="recipe.json overriding the default recipe.")] = None,
-    init: Annotated[Path | None, typer.Option("--init", help="Start from the weights in an earlier run's state.pt (a second stage with its own schedule).")] = None,
+    init: Annotated[Path | None, typer.Option("--init", help="Start from the weights in an earlier run's state.pt, or an fp32 package directory (a second stage with its own schedule).")] = None,
 ) -> None:
     """Train the demo model on the simulator, evaluate on held-out seeds and export the package."""
     if minutes <= 0:
@@ -38,8 +38,8 @@ def train_demo(
     except ModuleNotFoundError as error:
         fail(f"train-demo needs the export extra (torch): {error}")
     recipe = Recipe.from_file(recipe_file) if recipe_file else Recipe()
-    if init is not None and not init.is_file():
-        fail(f"--init {init}: no such file (give an earlier run's state.pt)")
+    if init is not None and not (init.is_file() or (init / "config.json").is_file()):
+        fail(f"--init {init}: neither a state.pt file nor a package directory (give an earlier run's state.pt or a package)")
     if (out / "package").exists():
         fail(f"{out / 'package'} already exists; choose a new --out or remove it")
     words = ["vlagent", "train-demo", "--out", str(out), "--minutes", f"{minutes:g}", "--seed", str(seed)]
@@ -48,7 +48,8 @@ def train_demo(
     words += ["--init", str(init)] if init is not None else []
     command = " ".join(shlex.quote(w) for w in words)
     result = train(out, recipe, seed=seed, minutes=minutes, steps=steps, resume=resume, init_from=init,
-                   eval_n=50 if steps is None else 0, log=lambda line: typer.echo(line, err=True))
+                   eval_n=50 if steps is None else 0, eval_actions=steps is None,
+                   log=lambda line: typer.echo(line, err=True))
     record = finish_run(out, command=command, seed=seed, minutes=result["minutes"], steps=result["step"],
                         eval_screens=eval_screens, quantize=quantize,
                         action_limit=None if steps is None else eval_screens, log=lambda line: typer.echo(line, err=True),

@@ -71,7 +71,7 @@ def finish_run(out: str | Path, command: str, seed: int, minutes: float, steps: 
 
 def earlier_stage(state_path: Path) -> dict:
     """What a second stage started from: the earlier run's training record, or what its state says."""
-    record_path = state_path.parent / "package" / "training.json"
+    record_path = (state_path if state_path.is_dir() else state_path.parent / "package") / "training.json"
     if record_path.is_file():
         earlier = json.loads(record_path.read_text())
         return {"state": str(state_path), **{k: earlier[k] for k in ("command", "seed", "minutes", "steps", "eval")

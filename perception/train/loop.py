@@ -6,7 +6,7 @@
   `checkpoint_minutes` and at the end (`resume=True` continues from it, same schedule);
 - checkpoint/: the HF-format Qwen2VL (config.json, model.safetensors, tokenizer.json,
   preprocessor_config.json, generation_config.json, recipe.json) - the export input;
-- pool.npy / pool.json: the cached training screens.
+- pool.npy / pool.json: the cached training screens (and budget_pool.* for `Recipe.budgets`).
 The learning-rate schedule follows the elapsed fraction of the time budget when `minutes` is
 given (CPU speed varies under contention; a time budget is what a user asks for).
 """
@@ -27,11 +27,16 @@ from vlagent.perception.processor import ImageProcessor
 from vlagent.perception.special_tokens import ENDOFTEXT, IM_END
 from vlagent.perception.tokenizer import Tokenizer, build_small_tokenizer, expand_vision_pads
 from vlagent.perception.train.batch import collate
-from vlagent.perception.train.evaluate import NAV_LABELS, evaluate, held_out_grounding
+from vlagent.perception.train.evaluate import (
+    NAV_LABELS,
+    evaluate,
+    held_out_actions,
+    held_out_grounding,
+)
 from vlagent.perception.train.heads import TrainModel, sinusoid_abs_pos
-from vlagent.perception.train.recipe import Recipe, model_config, processor_settings
+from vlagent.perception.train.recipe import Recipe, budget_pixels, model_config, processor_settings
 from vlagent.perception.train.samples import Sample, action_samples, grounding_sample
-from vlagent.perception.train.screens import ScreenPool, parallel_map
+from vlagent.perception.train.screens import ScreenPool, at_budget, parallel_map
 
 
 def torch_generator(model: Qwen2VL, tokenizer: Tokenizer, processor: ImageProcessor, max_new_tokens: int = 48):
@@ -79,14 +84,37 @@ class Sampler:
     and 1 for the rest: the three nav buttons sit on every screen (and are all that many app
     screens label), so uniform draws spend most samples on them (docs/TRAINING.md). The loop
     draws unweighted until `Recipe.nav_weight_from_minutes`, then weighted (a curriculum).
+
+    With a `budget_pool` (varied-size screens at a large budget) and `budget_processors`
+    (visual-token budget -> ImageProcessor), a `budget_share` of batches are grounding batches
+    from that pool at one drawn budget (`draw_batch`): one budget per batch keeps its sequences
+    of similar length.
     """
 
     def __init__(self, pool: ScreenPool, actions: list[Sample], action_share: float, rng: random.Random,
-                 nav_weight: float = 1.0):
+                 nav_weight: float = 1.0, budget_pool: ScreenPool | None = None,
+                 budget_processors: dict[int, ImageProcessor] | None = None, budget_share: float = 0.0):
         self.pool, self.actions, self.share, self.rng = pool, actions, action_share, rng
+        self.nav_weight = nav_weight
         self.pairs = [(s, t) for s in pool.screens for t in s.targets]
         weights = [nav_weight if t.label in NAV_LABELS else 1.0 for _, t in self.pairs]
         self.cum = list(itertools.accumulate(weights))
+        self.budget_pool, self.budget_processors = budget_pool, budget_processors or {}
+        self.budget_share = budget_share if budget_pool is not None and self.budget_processors else 0.0
+
+    def draw_batch(self, n: int, weighted: bool = True):
+        """(samples, targets, processor): the processor is None for the trained budget."""
+        if self.budget_share and self.rng.random() < self.budget_share:
+            processor = self.budget_processors[self.rng.choice(sorted(self.budget_processors))]
+            samples, targets = [], []
+            for _ in range(n):
+                screen = at_budget(self.rng.choice(self.budget_pool.screens), processor)
+                weights = [self.nav_weight if t.label in NAV_LABELS else 1.0 for t in screen.targets]
+                target, = self.rng.choices(screen.targets, weights=weights)
+                samples.append(grounding_sample(screen, target))
+                targets.append(screen.targets)
+            return samples, targets, processor
+        return (*self.draw(n, weighted), None)
 
     def draw(self, n: int, weighted: bool = True):
         """`n` samples; unweighted: a uniform screen, then a uniform target on it."""
@@ -149,7 +177,7 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
           checkpoint_minutes: float = 5.0, log=print, threads: int = 1,
           pool: ScreenPool | None = None, eval_samples: list[Sample] | None = None,
           init_from: str | Path | None = None, workers: int = 2, extra_samples: list[Sample] | None = None,
-          evaluator=None) -> dict:
+          evaluator=None, eval_actions: bool = False) -> dict:
     """Train until `minutes` of training time or `steps` steps; returns the last evaluation.
 
     `pool` / `eval_samples` replace the sim screens and held-out queries (the ladder's synthetic rungs).
@@ -157,7 +185,8 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
     starts from (a second stage with its own schedule). `workers` processes render the pool and
     trajectories before training. `extra_samples` replace the oracle next-action samples (drawn
     with share `recipe.action_share`, no dense targets); `evaluator(generate) -> figures`
-    replaces the in-loop held-out evaluation.
+    replaces the in-loop held-out evaluation; `eval_actions` adds the held-out next-action steps
+    (task seeds from EVAL_TASK_SEED0, held-out values) to it.
     """
     recipe = recipe or Recipe()
     if minutes is None and steps is None:
@@ -175,8 +204,17 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
     if extra_samples is not None:
         actions = extra_samples
     else:
-        actions = build_actions(processor, range(recipe.action_seeds), log, range(recipe.detour_seeds),
-                                workers) if recipe.action_share > 0 else []
+        seed0 = recipe.action_seed0
+        actions = build_actions(processor, range(seed0, seed0 + recipe.action_seeds), log,
+                                range(seed0, seed0 + recipe.detour_seeds), workers) if recipe.action_share > 0 else []
+    budget_pool, budget_processors = None, {}
+    if recipe.budget_share:
+        budget_processors = {b: ImageProcessor(min_pixels=recipe.min_pixels, max_pixels=budget_pixels(b), threads=1)
+                             for b in recipe.budgets}
+        budget_pool = ScreenPool.build(range(recipe.budget_seed0, recipe.budget_seed0 + recipe.budget_screens),
+                                       budget_processors[max(recipe.budgets)], out / "budget_pool", log,
+                                       workers=workers, varied_sizes=True)
+        log(f"{len(budget_pool)} varied-size screens for budgets {list(recipe.budgets)}")
     model = Qwen2VL(model_config(recipe, tokenizer))
     if recipe.abs_pos_init == "sinusoid":
         sinusoid_abs_pos(model)
@@ -193,11 +231,13 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
         step, elapsed = state["step"], state["elapsed"]
         rng.setstate(state["rng"])
         log(f"resumed at step {step}, {elapsed / 60:.1f} min")
-    sampler = Sampler(pool, actions, recipe.action_share, rng, recipe.nav_weight)
+    sampler = Sampler(pool, actions, recipe.action_share, rng, recipe.nav_weight, budget_pool, budget_processors,
+                      recipe.budget_share)
     pad_id = tokenizer.token_id(ENDOFTEXT)
     if evaluator is None:
         eval_set = eval_samples if eval_samples is not None else held_out_grounding(eval_n, processor) if eval_n else []
-        evaluator = (lambda generate: evaluate(generate, eval_set)) if eval_set else None
+        action_set = held_out_actions(processor) if eval_actions else []
+        evaluator = (lambda generate: evaluate(generate, eval_set, action_set)) if eval_set else None
     curve = (out / "curve.jsonl").open("a")
     budget = None if minutes is None else minutes * 60
     last_ckpt = last_eval = elapsed
@@ -224,8 +264,9 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
         progress = elapsed / budget if budget else step / steps
         for group in opt.param_groups:
             group["lr"] = recipe.lr * lr_factor(progress, step, recipe.warmup)
-        samples, targets = sampler.draw(recipe.batch, weighted=elapsed >= recipe.nav_weight_from_minutes * 60)
-        batch = collate(samples, targets, tokenizer, processor, pad_id)
+        samples, targets, batch_processor = sampler.draw_batch(
+            recipe.batch, weighted=elapsed >= recipe.nav_weight_from_minutes * 60)
+        batch = collate(samples, targets, tokenizer, batch_processor or processor, pad_id)
         parts = trainer(batch)
         loss = parts["lm"]
         # A zero weight drops its term outright: a batch without dense targets (next-action

@@ -27,6 +27,9 @@ class Recipe:
     vision_heads: int = 3
     learned_abs_pos: bool = True
     abs_pos_init: str = "sinusoid"  # "sinusoid" (unit amplitude) or "normal" (N(0, 0.02), the model default)
+    # (rows, cols) patches: read the abs-pos tables at relative coordinates (any grid runs), or
+    # None for index mode (VisionConfig.abs_pos_ref_grid)
+    abs_pos_ref_grid: tuple[int, int] | None = None
     # language model
     hidden: int = 192
     layers: int = 3
@@ -40,6 +43,14 @@ class Recipe:
     nav_weight_from_minutes: float = 20.0  # before: a uniform target per screen (mostly nav: format first)
     action_seeds: int = 3  # oracle trajectories of every task template for task seeds 0..action_seeds-1
     detour_seeds: int = 0  # and trajectories after a wrong first tap (recovery) for task seeds 0..detour_seeds-1
+    action_seed0: int = 0  # first task seed of both (sim.phone.values: >= VARIED_SEED0 draws generated values)
+    # budgets: a share of grounding batches comes from a second pool of varied-size screens
+    # (phones, landscape phones, tablets; screens.screen_geometry) rendered at the largest of
+    # `budgets` (visual tokens) and resized per batch to one budget drawn from `budgets`
+    budgets: tuple[int, ...] = ()
+    budget_share: float = 0.0
+    budget_screens: int = 0
+    budget_seed0: int = 5_000_000
     # optimisation
     batch: int = 16
     lr: float = 2e-3
@@ -52,6 +63,14 @@ class Recipe:
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2)
+
+    def __post_init__(self):
+        # JSON has no tuples: normalise what from_file reads
+        if self.abs_pos_ref_grid is not None:
+            object.__setattr__(self, "abs_pos_ref_grid", tuple(self.abs_pos_ref_grid))
+        object.__setattr__(self, "budgets", tuple(int(b) for b in self.budgets))
+        if self.budget_share and not (self.budgets and self.budget_screens):
+            raise ValueError("budget_share needs budgets and budget_screens")
 
     @classmethod
     def from_file(cls, path: str | Path) -> Recipe:
@@ -73,11 +92,16 @@ def model_config(recipe: Recipe, tokenizer) -> Qwen2VLConfig:
                       rope_theta=10000.0, mrope_section=section, max_position_embeddings=4096)
     vision = VisionConfig(depth=recipe.vision_depth, embed_dim=recipe.vision_embed, num_heads=recipe.vision_heads,
                           mlp_ratio=2, hidden_size=recipe.hidden, learned_abs_pos=recipe.learned_abs_pos,
-                          abs_pos_max_side=64)
+                          abs_pos_max_side=64, abs_pos_ref_grid=recipe.abs_pos_ref_grid)
     return Qwen2VLConfig(text=text, vision=vision, image_token_id=ids[IMAGE_PAD], video_token_id=ids[VIDEO_PAD],
                          vision_start_token_id=ids[VISION_START], vision_end_token_id=ids[VISION_END],
                          bos_token_id=None, eos_token_ids=(ids[IM_END],), pad_token_id=None,
                          tie_word_embeddings=True)
+
+
+def budget_pixels(tokens: int) -> int:
+    """max_pixels of a visual-token budget (one token = one merged 28x28 px cell)."""
+    return 28 * 28 * tokens
 
 
 def processor_settings(recipe: Recipe) -> dict:

@@ -50,6 +50,21 @@ class Screen:
     screen_id: str
     image: np.ndarray  # H x W x 3 uint8, model-input px
     targets: list[Target]
+    frame_size: tuple[int, int] = DEFAULT_SIZE  # (width, height) device px of the frame the image shows
+
+
+# Screen geometries of the varied-size pool (`screen_geometry`): (width, height, orientation) of
+# the Phone; a landscape phone is the portrait one rotated, so its frame is 2400x1080.
+PHONE_PORTRAIT = (1080, 2400, "portrait")
+PHONE_LANDSCAPE = (1080, 2400, "landscape")
+TABLET = (1600, 2560, "portrait")
+
+
+def screen_geometry(seed: int) -> tuple[int, int, str]:
+    """The geometry of seed's screen in a varied-size pool: half portrait phones, a quarter
+    landscape phones, a quarter 1600x2560 tablets (by seed, so a seed always gives one screen)."""
+    pick = random.Random(f"geometry:{seed}").random()
+    return PHONE_PORTRAIT if pick < 0.5 else PHONE_LANDSCAPE if pick < 0.75 else TABLET
 
 
 def norm_box(bounds, device_size=DEFAULT_SIZE, grid: int = GRID) -> tuple[int, int, int, int]:
@@ -109,12 +124,14 @@ def targets_of(nodes, device_size=DEFAULT_SIZE) -> list[Target]:
     return out
 
 
-def random_phone(seed: int, home_share: float = 0.3):
-    """A Phone on a random screen chosen by `seed`: home, or an app opened and 0-2 random taps in."""
+def random_phone(seed: int, home_share: float = 0.3, geometry: tuple[int, int, str] = PHONE_PORTRAIT):
+    """A Phone on a random screen chosen by `seed`: home, or an app opened and 0-2 random taps in.
+    `geometry` = (width, height, orientation) of the phone (`PHONE_PORTRAIT` is `DEFAULT_SIZE`)."""
     from vlagent.sim.phone import APPS, Phone
 
     rng = random.Random(seed)
-    phone = Phone(*DEFAULT_SIZE, seed=seed)
+    width, height, orientation = geometry
+    phone = Phone(width, height, seed=seed, orientation=orientation)
     if rng.random() < home_share:
         return phone
     phone.open_app(rng.choice(APPS).label)
@@ -127,16 +144,28 @@ def random_phone(seed: int, home_share: float = 0.3):
     return phone
 
 
-def render_screen(seed: int, processor: ImageProcessor) -> Screen:
-    phone = random_phone(seed)
+def render_screen(seed: int, processor: ImageProcessor, geometry: tuple[int, int, str] = PHONE_PORTRAIT) -> Screen:
+    phone = random_phone(seed, geometry=geometry)
     frame = phone.render()
     h, w = processor.resized_size(frame.shape[0], frame.shape[1])
     image = np.asarray(resize_bicubic(to_rgb_image(frame), (w, h), None, 1))
-    return Screen(seed, phone.screen_id, image, targets_of(phone.ui_tree(), phone.size))
+    return Screen(seed, phone.screen_id, image, targets_of(phone.ui_tree(), phone.size), tuple(phone.size))
 
 
-def _render_for_pool(seed: int, arg: tuple[int, int]) -> Screen:
-    return render_screen(seed, ImageProcessor(min_pixels=arg[0], max_pixels=arg[1], threads=1))
+def at_budget(screen: Screen, processor: ImageProcessor) -> Screen:
+    """`screen` with its image resized to what `processor` makes of the full frame (a pool
+    rendered at a larger budget serves every smaller one; boxes are norm-1000, so they hold)."""
+    width, height = screen.frame_size
+    h, w = processor.resized_size(height, width)
+    if screen.image.shape[:2] == (h, w):
+        return screen
+    image = np.asarray(resize_bicubic(to_rgb_image(screen.image), (w, h), None, 1))
+    return Screen(screen.seed, screen.screen_id, image, screen.targets, screen.frame_size)
+
+
+def _render_for_pool(seed: int, arg: tuple[int, int, bool]) -> Screen:
+    geometry = screen_geometry(seed) if arg[2] else PHONE_PORTRAIT
+    return render_screen(seed, ImageProcessor(min_pixels=arg[0], max_pixels=arg[1], threads=1), geometry)
 
 
 @contextmanager
@@ -162,30 +191,45 @@ class ScreenPool:
 
     @classmethod
     def build(cls, seeds, processor: ImageProcessor, cache: str | Path | None = None,
-              log=lambda _: None, workers: int = 1) -> ScreenPool:
-        """Render (or load from `cache`) the screens of `seeds`; `workers` processes render."""
+              log=lambda _: None, workers: int = 1, varied_sizes: bool = False) -> ScreenPool:
+        """Render (or load from `cache`) the screens of `seeds`; `workers` processes render.
+        `varied_sizes`: each seed's geometry from `screen_geometry` (phones, landscape, tablets),
+        else all portrait phones of `DEFAULT_SIZE`."""
         seeds = list(seeds)
         if cache is not None:
             cache = Path(cache)
             meta_path, img_path = cache.with_suffix(".json"), cache.with_suffix(".npy")
             if meta_path.is_file() and img_path.is_file():
                 meta = json.loads(meta_path.read_text())
-                if meta["seeds"] == seeds and meta["max_pixels"] == processor.max_pixels:
-                    images = np.load(img_path)
-                    return cls([Screen(m["seed"], m["screen_id"], images[i],
-                                       [Target(t["label"], tuple(t["bounds"]), tuple(t["box"])) for t in m["targets"]])
-                                for i, m in enumerate(meta["screens"])])
+                if (meta["seeds"] == seeds and meta["max_pixels"] == processor.max_pixels
+                        and meta.get("varied_sizes", False) == varied_sizes):
+                    return cls(_load_screens(meta, np.load(img_path)))
         screens = []
-        with parallel_map(_render_for_pool, seeds, (processor.min_pixels, processor.max_pixels), workers) as results:
+        arg = (processor.min_pixels, processor.max_pixels, varied_sizes)
+        with parallel_map(_render_for_pool, seeds, arg, workers) as results:
             for n, screen in enumerate(results):
                 screens.append(screen)
                 if n % 1000 == 0:
                     log(f"rendered {n}/{len(seeds)} screens")
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            np.save(img_path, np.stack([s.image for s in screens]))
-            meta = {"seeds": seeds, "max_pixels": processor.max_pixels,
-                    "screens": [{"seed": s.seed, "screen_id": s.screen_id,
+            # one flat array: the images of a varied-size pool differ in shape
+            np.save(img_path, np.concatenate([s.image.reshape(-1) for s in screens]))
+            meta = {"seeds": seeds, "max_pixels": processor.max_pixels, "varied_sizes": varied_sizes,
+                    "screens": [{"seed": s.seed, "screen_id": s.screen_id, "shape": list(s.image.shape),
+                                 "frame_size": list(s.frame_size),
                                  "targets": [asdict(t) for t in s.targets]} for s in screens]}
             meta_path.write_text(json.dumps(meta))
         return cls(screens)
+
+
+def _load_screens(meta: dict, flat: np.ndarray) -> list[Screen]:
+    screens, offset = [], 0
+    for m in meta["screens"]:
+        shape = tuple(m["shape"])
+        size = int(np.prod(shape))
+        screens.append(Screen(m["seed"], m["screen_id"], flat[offset:offset + size].reshape(shape),
+                              [Target(t["label"], tuple(t["bounds"]), tuple(t["box"])) for t in m["targets"]],
+                              tuple(m["frame_size"])))
+        offset += size
+    return screens
