@@ -27,6 +27,7 @@ from vlagent.perception.processor import ImageProcessor
 from vlagent.perception.special_tokens import ENDOFTEXT, IM_END
 from vlagent.perception.tokenizer import Tokenizer, build_small_tokenizer, expand_vision_pads
 from vlagent.perception.train.batch import collate
+from vlagent.perception.train.copying import copy_sample, typed_value
 from vlagent.perception.train.evaluate import (
     NAV_LABELS,
     evaluate,
@@ -93,8 +94,12 @@ class Sampler:
 
     def __init__(self, pool: ScreenPool, actions: list[Sample], action_share: float, rng: random.Random,
                  nav_weight: float = 1.0, budget_pool: ScreenPool | None = None,
-                 budget_processors: dict[int, ImageProcessor] | None = None, budget_share: float = 0.0):
+                 budget_processors: dict[int, ImageProcessor] | None = None, budget_share: float = 0.0,
+                 copy_share: float = 0.0):
         self.pool, self.actions, self.share, self.rng = pool, actions, action_share, rng
+        # the copy rung (perception.train.copying): type steps drawn with a fresh value
+        self.copy_steps = [a for a in actions if typed_value(a) is not None] if copy_share else []
+        self.copy_share = copy_share if self.copy_steps else 0.0
         self.nav_weight = nav_weight
         self.pairs = [(s, t) for s in pool.screens for t in s.targets]
         weights = [nav_weight if t.label in NAV_LABELS else 1.0 for _, t in self.pairs]
@@ -120,7 +125,11 @@ class Sampler:
         """`n` samples; unweighted: a uniform screen, then a uniform target on it."""
         samples, targets = [], []
         for _ in range(n):
-            if self.actions and self.rng.random() < self.share:
+            if self.copy_share and self.rng.random() < self.copy_share:
+                sample = copy_sample(self.rng.choice(self.copy_steps), self.rng)
+                samples.append(sample)
+                targets.append(sample.context)
+            elif self.actions and self.rng.random() < self.share:
                 sample = self.rng.choice(self.actions)
                 samples.append(sample)
                 targets.append(sample.context)
@@ -232,7 +241,9 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
         rng.setstate(state["rng"])
         log(f"resumed at step {step}, {elapsed / 60:.1f} min")
     sampler = Sampler(pool, actions, recipe.action_share, rng, recipe.nav_weight, budget_pool, budget_processors,
-                      recipe.budget_share)
+                      recipe.budget_share, recipe.copy_share)
+    if sampler.copy_share:
+        log(f"copy rung: {len(sampler.copy_steps)} type steps, share {sampler.copy_share}")
     pad_id = tokenizer.token_id(ENDOFTEXT)
     if evaluator is None:
         eval_set = eval_samples if eval_samples is not None else held_out_grounding(eval_n, processor) if eval_n else []

@@ -43,6 +43,7 @@ class Recipe:
     nav_weight_from_minutes: float = 20.0  # before: a uniform target per screen (mostly nav: format first)
     action_seeds: int = 3  # oracle trajectories of every task template for task seeds 0..action_seeds-1
     detour_seeds: int = 0  # and trajectories after a wrong first tap (recovery) for task seeds 0..detour_seeds-1
+    copy_share: float = 0.0  # fraction of samples from the copy rung (perception.train.copying)
     action_seed0: int = 0  # first task seed of both (sim.phone.values: >= VARIED_SEED0 draws generated values)
     # budgets: a share of grounding batches comes from a second pool of varied-size screens
     # (phones, landscape phones, tablets; screens.screen_geometry) rendered at the largest of
