@@ -20,8 +20,11 @@ def _mean(window: list[dict], key: str) -> float:
 
 
 def table(rows: list[dict]) -> str:
-    out = ["| min | step | answer loss | dense pos | query box | format valid | grounding acc | mean IoU |",
-           "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    """One row per evaluation; a next-action column when the evaluations scored next actions."""
+    actions = any("next_action_accuracy" in row.get("eval", {}) for row in rows)
+    out = ["| min | step | answer loss | dense pos | query box | format valid | grounding acc | mean IoU |"
+           + (" next action |" if actions else ""),
+           "|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if actions else "")]
     window: list[dict] = []
     for row in rows:
         if "eval" not in row:
@@ -30,7 +33,7 @@ def table(rows: list[dict]) -> str:
         e = row["eval"]
         out.append(f"| {row['minutes']:.1f} | {row['step']} | {_mean(window, 'lm'):.3f} | {_mean(window, 'dense_pos'):.3f} | "
                    f"{_mean(window, 'query_box'):.3f} | {e['format_validity']:.2f} | {e['grounding_accuracy']:.2f} | "
-                   f"{e['mean_iou']:.3f} |")
+                   f"{e['mean_iou']:.3f} |" + (f" {e.get('next_action_accuracy', float('nan')):.3f} |" if actions else ""))
         window = []
     return "\n".join(out)
 
