@@ -108,7 +108,7 @@ class Sampler:
         self.budget_share = budget_share if budget_pool is not None and self.budget_processors else 0.0
 
     def draw_batch(self, n: int, weighted: bool = True):
-        """(samples, targets, processor): the processor is None for the trained budget."""
+        """(samples, targets, processor): the processor is None for the recipe's default budget."""
         if self.budget_share and self.rng.random() < self.budget_share:
             processor = self.budget_processors[self.rng.choice(sorted(self.budget_processors))]
             samples, targets = [], []

@@ -6,8 +6,9 @@ a no-op) plus its `Target`s: every clickable UI node with a usable label (its te
 content-desc, else the first labelled node inside it), with bounds in device px and the box in
 norm-1000 of the image. Labels shown twice on one screen are dropped (a query could not tell
 them apart). Screens come from `Phone(seed)` at the phone's `DEFAULT_SIZE` (1080x2400 device
-px, frame px == device px): the home screen, or an app opened and 0-2 random taps deep. The
-same seed always gives the same screen, so held-out seeds stay held out.
+px, frame px == device px), or for a varied-size pool at the geometry `screen_geometry(seed)`
+picks (portrait and landscape phones, 1600x2560 tablets): the home screen, or an app opened and
+0-2 random taps deep. The same seed always gives the same screen, so held-out seeds stay held out.
 
 Device px -> norm-1000 goes through `perception.coords` (`image_to_norm1000`); only the
 outward rounding to the GRID is done here.
