@@ -109,6 +109,11 @@ def evaluate(generate: Generate, grounding: list[Sample], actions: list[Sample] 
     other = [h for s, (_, h, _) in zip(grounding, scores, strict=True) if s.target.label not in NAV_LABELS]
     out |= {"non_nav_n": len(other), "grounding_accuracy_non_nav": float(np.mean(other)) if other else None}
     if actions:
+        from vlagent.perception.train.copying import typed_value
+
         hits = [score_action(generate(s.prompt, s.image), s) for s in actions]
         out |= {"action_n": len(hits), "next_action_accuracy": float(np.mean(hits))}
+        # the type steps whose value is in the task line: copied exactly or not (held-out values)
+        typed = [h for s, h in zip(actions, hits, strict=True) if typed_value(s) is not None]
+        out |= {"typed_n": len(typed), "typed_copy_accuracy": float(np.mean(typed)) if typed else None}
     return out

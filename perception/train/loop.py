@@ -38,6 +38,7 @@ from vlagent.perception.train.heads import TrainModel, sinusoid_abs_pos
 from vlagent.perception.train.recipe import Recipe, budget_pixels, model_config, processor_settings
 from vlagent.perception.train.samples import Sample, action_samples, grounding_sample
 from vlagent.perception.train.screens import ScreenPool, at_budget, parallel_map
+from vlagent.perception.train.text_copy import TypeStep, text_copy_sample, text_lm_loss, type_steps
 
 
 def torch_generator(model: Qwen2VL, tokenizer: Tokenizer, processor: ImageProcessor, max_new_tokens: int = 48):
@@ -90,12 +91,16 @@ class Sampler:
     (visual-token budget -> ImageProcessor), a `budget_share` of batches are grounding batches
     from that pool at one drawn budget (`draw_batch`): one budget per batch keeps its sequences
     of similar length.
+
+    With `text_steps` (perception.train.text_copy), a `text_share` of optimiser steps are
+    text-only copy batches of `text_batch` prompts (`wants_text`, `draw_text`).
     """
 
     def __init__(self, pool: ScreenPool, actions: list[Sample], action_share: float, rng: random.Random,
                  nav_weight: float = 1.0, budget_pool: ScreenPool | None = None,
                  budget_processors: dict[int, ImageProcessor] | None = None, budget_share: float = 0.0,
-                 copy_share: float = 0.0):
+                 copy_share: float = 0.0, text_steps: list[TypeStep] | None = None, text_share: float = 0.0,
+                 text_batch: int = 32):
         self.pool, self.actions, self.share, self.rng = pool, actions, action_share, rng
         # the copy rung (perception.train.copying): type steps drawn with a fresh value
         self.copy_steps = [a for a in actions if typed_value(a) is not None] if copy_share else []
@@ -106,6 +111,16 @@ class Sampler:
         self.cum = list(itertools.accumulate(weights))
         self.budget_pool, self.budget_processors = budget_pool, budget_processors or {}
         self.budget_share = budget_share if budget_pool is not None and self.budget_processors else 0.0
+        self.text_steps, self.text_batch = text_steps or [], text_batch
+        self.text_share = text_share if self.text_steps else 0.0
+
+    def wants_text(self) -> bool:
+        """Whether the next optimiser step is a text-only copy batch (a draw of the sampler's RNG)."""
+        return bool(self.text_share) and self.rng.random() < self.text_share
+
+    def draw_text(self) -> list[tuple[str, str]]:
+        """`text_batch` text-only (prompt, answer) copy samples."""
+        return [text_copy_sample(self.rng.choice(self.text_steps), self.rng) for _ in range(self.text_batch)]
 
     def draw_batch(self, n: int, weighted: bool = True):
         """(samples, targets, processor): the processor is None for the recipe's default budget."""
@@ -240,8 +255,16 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
         step, elapsed = state["step"], state["elapsed"]
         rng.setstate(state["rng"])
         log(f"resumed at step {step}, {elapsed / 60:.1f} min")
+    text_steps = []
+    if recipe.text_copy_share:
+        from vlagent.sim.tasks import TASKS
+
+        seed0 = recipe.action_seed0
+        text_steps = type_steps(sorted(TASKS), range(seed0, seed0 + recipe.text_copy_seeds))
+        log(f"text-only copy rung: {len(text_steps)} type steps, {recipe.text_copy_share} of steps")
     sampler = Sampler(pool, actions, recipe.action_share, rng, recipe.nav_weight, budget_pool, budget_processors,
-                      recipe.budget_share, recipe.copy_share)
+                      recipe.budget_share, recipe.copy_share, text_steps, recipe.text_copy_share,
+                      recipe.text_copy_batch)
     if sampler.copy_share:
         log(f"copy rung: {len(sampler.copy_steps)} type steps, share {sampler.copy_share}")
     pad_id = tokenizer.token_id(ENDOFTEXT)
@@ -275,17 +298,21 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
         progress = elapsed / budget if budget else step / steps
         for group in opt.param_groups:
             group["lr"] = recipe.lr * lr_factor(progress, step, recipe.warmup)
-        samples, targets, batch_processor = sampler.draw_batch(
-            recipe.batch, weighted=elapsed >= recipe.nav_weight_from_minutes * 60)
-        batch = collate(samples, targets, tokenizer, batch_processor or processor, pad_id)
-        parts = trainer(batch)
-        loss = parts["lm"]
-        # A zero weight drops its term outright: a batch without dense targets (next-action
-        # samples only) has a NaN dense loss (a mean over no tokens), and 0 * NaN is NaN.
-        if recipe.dense_weight:
-            loss = loss + recipe.dense_weight * (parts["dense_label"] + parts["dense_pos"] + parts["dense_box"])
-        if recipe.query_weight:
-            loss = loss + recipe.query_weight * (parts["query"] + parts["query_box"])
+        if sampler.wants_text():
+            parts = {"text_copy_lm": text_lm_loss(model, sampler.draw_text(), tokenizer, pad_id)}
+            loss = parts["text_copy_lm"]
+        else:
+            samples, targets, batch_processor = sampler.draw_batch(
+                recipe.batch, weighted=elapsed >= recipe.nav_weight_from_minutes * 60)
+            batch = collate(samples, targets, tokenizer, batch_processor or processor, pad_id)
+            parts = trainer(batch)
+            loss = parts["lm"]
+            # A zero weight drops its term outright: a batch without dense targets (next-action
+            # samples only) has a NaN dense loss (a mean over no tokens), and 0 * NaN is NaN.
+            if recipe.dense_weight:
+                loss = loss + recipe.dense_weight * (parts["dense_label"] + parts["dense_pos"] + parts["dense_box"])
+            if recipe.query_weight:
+                loss = loss + recipe.query_weight * (parts["query"] + parts["query_box"])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainer.parameters(), 1.0)
@@ -296,9 +323,12 @@ def train(out_dir: str | Path, recipe: Recipe | None = None, seed: int = 0, minu
         done = (budget is not None and elapsed >= budget) or (steps is not None and step >= steps)
         if step % 10 == 0 or step == 1 or done:
             now = time.perf_counter()
+            # text-only copy steps log only their own loss: each term is averaged over the steps that have it
+            keys = dict.fromkeys(k for w in window for k in w)
             row = {"step": step, "minutes": round(elapsed / 60, 2), "lr": opt.param_groups[0]["lr"],
-                   **{k: round(sum(w[k] for w in window) / len(window), 4) for k in window[0]},
-                   "samples_per_s": round(len(window) * recipe.batch / (now - t_log), 2)}
+                   **{k: round(sum(w[k] for w in window if k in w) / sum(k in w for w in window), 4) for k in keys},
+                   "samples_per_s": round(sum(recipe.text_copy_batch if "text_copy_lm" in w else recipe.batch
+                                              for w in window) / (now - t_log), 2)}
             curve.write(json.dumps(row) + "\n")
             curve.flush()
             log(json.dumps(row))

@@ -45,6 +45,12 @@ class Recipe:
     detour_seeds: int = 0  # and trajectories after a wrong first tap (recovery) for task seeds 0..detour_seeds-1
     copy_share: float = 0.0  # fraction of samples from the copy rung (perception.train.copying)
     action_seed0: int = 0  # first task seed of both (sim.phone.values: >= VARIED_SEED0 draws generated values)
+    # the text-only copy rung (perception.train.text_copy): a share of optimiser steps are LM-only
+    # batches of `text_copy_batch` type-step prompts without an image, with a random value to copy;
+    # the type steps come from the oracle trajectories of task seeds action_seed0.. + text_copy_seeds
+    text_copy_share: float = 0.0
+    text_copy_batch: int = 32
+    text_copy_seeds: int = 40
     # budgets: a share of grounding batches comes from a second pool of varied-size screens
     # (phones, landscape phones, tablets; screens.screen_geometry) rendered at the largest of
     # `budgets` (visual tokens) and resized per batch to one budget drawn from `budgets`
