@@ -6,7 +6,8 @@ agent prompt of a real `type` step, with no image (so nothing stands between the
 the answer), the value X replaced by a random one, and the answer `type "X"`. Training only on
 these, with the LM's own loss, shows whether (and after how many steps) this width and depth
 forms a copy circuit at all, and whether it transfers to the real prompts with the screen image
-between the task and the answer (`held_out_type_steps`, values from the held-out regime).
+between the task and the answer (`probe`: the held-out next-action steps that type a value from
+the task line, whose values are from the held-out regime).
 
 The same samples are a rung of the training mix (`Recipe.text_copy_share`: LM-only batches
 between the image batches of `perception.train.loop`), where the circuit they form is used by the
