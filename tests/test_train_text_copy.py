@@ -152,3 +152,23 @@ def test_the_curve_table_averages_each_loss_over_the_steps_that_have_it():
     cells = [c.strip() for c in lines[2].strip("|").split("|")]
     assert cells[2] == "0.400"  # lm over the two image steps, not diluted by the text-only one
     assert cells[-2] == "2.000" and cells[-1] == "0.250 (20)"
+
+
+def test_the_torch_generator_answers_text_only_prompts_as_a_cacheless_greedy_decode():
+    from vlagent.perception.model.qwen2vl import Qwen2VL
+    from vlagent.perception.processor import ImageProcessor
+    from vlagent.perception.train.loop import torch_generator
+    from vlagent.perception.train.recipe import Recipe, model_config
+
+    torch.manual_seed(2)
+    model = Qwen2VL(model_config(Recipe(hidden=48, heads=2, intermediate=96, layers=2), TOKENIZER)).eval()
+    prompt, _ = text_copy_sample(TypeStep("Send 'hi' to Ana", (), "hi"), random.Random(0))
+    got = torch_generator(model, TOKENIZER, ImageProcessor(threads=1), max_new_tokens=6)(prompt, None)
+    ids = TOKENIZER.encode(prompt)
+    with torch.no_grad():
+        for _ in range(6):
+            ids.append(int(model(torch.tensor([ids]))[0, -1].argmax()))
+    want = ids[len(TOKENIZER.encode(prompt)):]
+    eos = TOKENIZER.token_id("<|im_end|>")
+    want = want[:want.index(eos)] if eos in want else want
+    assert got == TOKENIZER.decode(want)

@@ -42,15 +42,19 @@ from vlagent.perception.train.text_copy import TypeStep, text_copy_sample, text_
 
 
 def torch_generator(model: Qwen2VL, tokenizer: Tokenizer, processor: ImageProcessor, max_new_tokens: int = 48):
-    """(prompt, image uint8) -> greedy answer text, with the KV cache; stops at <|im_end|>."""
+    """(prompt, image uint8 or None for a text-only prompt) -> greedy answer text, with the KV
+    cache; stops at <|im_end|>."""
     eos = tokenizer.token_id(IM_END)
 
     @torch.no_grad()
     def generate(prompt: str, image) -> str:
-        vision = processor.preprocess_image(image)
-        ids = torch.tensor([tokenizer.encode(expand_vision_pads(prompt, vision.token_counts))])
-        logits, cache = model(ids, pixel_values=torch.from_numpy(vision.pixel_values),
-                              image_grid_thw=torch.from_numpy(vision.grid_thw), use_cache=True)
+        if image is None:
+            logits, cache = model(torch.tensor([tokenizer.encode(prompt)]), use_cache=True)
+        else:
+            vision = processor.preprocess_image(image)
+            ids = torch.tensor([tokenizer.encode(expand_vision_pads(prompt, vision.token_counts))])
+            logits, cache = model(ids, pixel_values=torch.from_numpy(vision.pixel_values),
+                                  image_grid_thw=torch.from_numpy(vision.grid_thw), use_cache=True)
         out = []
         for _ in range(max_new_tokens):
             token = int(logits[0, -1].argmax())

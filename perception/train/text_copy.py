@@ -150,21 +150,6 @@ def lm_batch(pairs, tokenizer, pad_id: int):
     return ids, mask, labels
 
 
-@torch.no_grad()
-def greedy_text(model, tokenizer, prompt: str, max_new_tokens: int = 40) -> str:
-    eos = tokenizer.token_id(IM_END)
-    ids = torch.tensor([tokenizer.encode(prompt)])
-    logits, cache = model(ids, use_cache=True)
-    out = []
-    for _ in range(max_new_tokens):
-        token = int(logits[0, -1].argmax())
-        if token == eos:
-            break
-        out.append(token)
-        logits, cache = model(torch.tensor([[token]]), past_key_values=cache, use_cache=True)
-    return tokenizer.decode(out)
-
-
 def probe(out_dir: str | Path, init: str | Path | None, steps: int, batch: int = 32, lr: float = 7e-4,
         seed: int = 0, eval_every: int = 100, eval_n: int = 100, train_seeds=range(5_000_000, 5_000_040),
         log=print) -> list[dict]:
@@ -205,8 +190,8 @@ def probe(out_dir: str | Path, init: str | Path | None, steps: int, batch: int =
 
     def evaluate(step: int, loss: float | None) -> None:
         model.eval()
-        text_ok = sum(greedy_text(model, tokenizer, p) == a for p, a in probe_eval) / len(probe_eval)
         generate = torch_generator(model, tokenizer, processor)
+        text_ok = sum(generate(p, None) == a for p, a in probe_eval) / len(probe_eval)
         answers = [generate(s.prompt, s.image) for s in real_eval]
         real_ok = sum(a.strip() == s.answer.strip() for a, s in zip(answers, real_eval, strict=True)) / max(1, len(real_eval))
         model.train()
