@@ -76,6 +76,11 @@ class Recipe:
         if self.abs_pos_ref_grid is not None:
             object.__setattr__(self, "abs_pos_ref_grid", tuple(self.abs_pos_ref_grid))
         object.__setattr__(self, "budgets", tuple(int(b) for b in self.budgets))
+        for name in ("action_share", "copy_share", "budget_share", "text_copy_share"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be a fraction in [0, 1], got {getattr(self, name)}")
+        if self.text_copy_share and (self.text_copy_batch < 1 or self.text_copy_seeds < 1):
+            raise ValueError("text_copy_share needs text_copy_batch and text_copy_seeds of at least 1")
         if self.budget_share and not (self.budgets and self.budget_screens):
             raise ValueError("budget_share needs budgets and budget_screens")
 

@@ -23,7 +23,6 @@ Written by hand: the probe is a property of our own prompt, grammar and small to
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 import time
@@ -36,6 +35,7 @@ import torch.nn.functional as F
 from vlagent.perception.chat import render_chat
 from vlagent.perception.special_tokens import ENDOFTEXT, IM_END
 from vlagent.perception.train.copying import HELD_OUT_MINUTES, fresh_value
+from vlagent.sim.phone.values import is_held_out
 
 _ALPHABET = ("abcdefghijklmnopqrstuvwxyz" "ABCDEFGHIJKLMNOPQRSTUVWXYZ" "0123456789" "     .,!?:-'@#&+"
              "éüñßøçàö" "жлмиг" "ωλσ")
@@ -92,18 +92,9 @@ def random_value(like: str, rng: random.Random) -> str:
             continue
         if value.isdigit() and (len(value) == 3 or int(value) in HELD_OUT_MINUTES):
             continue
-        if value in _held_out_values() or any(part in _held_out_values() for part in value.split()):
+        if is_held_out(value):
             continue
         return value
-
-
-@functools.cache
-def _held_out_values() -> frozenset[str]:
-    """Every held-out value of sim.phone.values, and each word of the held-out names."""
-    from vlagent.sim.phone.values import HELD_OUT
-
-    flat = {v if isinstance(v, str) else " ".join(v) for pool in HELD_OUT.values() for v in pool}
-    return frozenset(flat | {p for pool in ("first_names", "last_names") for p in HELD_OUT[pool]})
 
 
 def text_prompt(instruction: str, history) -> str:

@@ -162,6 +162,11 @@ def _generated(pool: str, rng: random.Random):
     raise KeyError(pool)
 
 
+def is_held_out(text: str) -> bool:
+    """Whether `text` is a held-out value, or has a held-out first or last name as one of its words."""
+    return text in _HELD_OUT_VALUES or bool(set(text.split()) & _HELD_OUT_PARTS)
+
+
 def generate(pool: str, rng: random.Random):
     """A generated value for `pool` that is no held-out value (the varied regime's values)."""
     while True:
