@@ -45,9 +45,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 LLAMA_CPP_VERSION = "0.3.36"
-CONFIGS = ("llama-f32", "onnx-fp32", "hf", "llama-q8_0", "onnx-int8", "llama-q4_0", "onnx-int4")
+CONFIGS = ("llama-f32", "onnx-fp32", "hf", "llama-q8_0", "onnx-int8", "llama-q4_0", "onnx-int4", "onnx-int4-only")
 REFERENCE = "onnx-fp32"
-QUANT = {"onnx-fp32": "none", "onnx-int8": "int8", "onnx-int4": "int4"}
+# package: (quantize, int4_prefill); onnx-int4 is what `vlagent export --quantize int4` writes (prompts on
+# int8 products derived from the 4-bit weights at load), onnx-int4-only the 4-bit products alone
+QUANT = {"onnx-fp32": ("none", "int8"), "onnx-int8": ("int8", "int8"), "onnx-int4": ("int4", "int8"),
+         "onnx-int4-only": ("int4", "int4")}
+WEIGHTS = {"onnx-int4": "int4, int8 prefill", "onnx-int4-only": "int4, 4-bit prefill"}
 LLAMA_FTYPES = {"llama-q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "llama-q4_0": "LLAMA_FTYPE_MOSTLY_Q4_0"}
 SECTION = "## Peers: decode against llama.cpp"
 
@@ -131,7 +135,7 @@ def quantize_gguf(src: Path, dst: Path, ftype: str, threads: int) -> None:
         raise RuntimeError(f"llama_model_quantize {ftype} failed on {src}")
 
 
-def prepare(root: Path, vocab: int, layers: int, sources: Path | None, threads: int) -> Path:
+def prepare(root: Path, vocab: int, layers: int, sources: Path | None, threads: int, llama: bool = True) -> Path:
     from vlagent.perception.export.package import export_package
 
     work = root / f"vocab{vocab}-layers{layers}"
@@ -140,9 +144,11 @@ def prepare(root: Path, vocab: int, layers: int, sources: Path | None, threads: 
         build_checkpoint(checkpoint, vocab, layers)
     if not (work / "hf" / "model.safetensors").is_file():
         build_hf_text(checkpoint, work / "hf")
-    for name, mode in QUANT.items():
+    for name, (mode, prefill) in QUANT.items():
         if not (work / name / "manifest.json").is_file():
-            export_package(checkpoint, work / name, quantize=mode, log=print)
+            export_package(checkpoint, work / name, quantize=mode, int4_prefill=prefill, log=print)
+    if not llama:
+        return work
     if not (work / "llama-f32.gguf").is_file():
         src = llama_sources(root, sources)
         subprocess.run([sys.executable, __file__, "--child-convert", str(work / "hf"), str(work / "llama-f32.gguf"),
@@ -234,8 +240,11 @@ def child(name: str, work: Path, threads: int, context: int, tokens: int, long: 
         prefill, times, logits, long_s = run_onnx(work / name, threads, prompt, steps, long_prompt, spin)
     np.save(out.with_suffix(".npy"), logits)
     warm = times[4:]  # the first steps page weights in and warm caches
+    import resource
+
     out.write_text(json.dumps({"decode_ms": statistics.median(warm) * 1000, "prefill_ms": prefill * 1000,
-                               "long_prefill_ms": long_s * 1000}))
+                               "long_prefill_ms": long_s * 1000,
+                               "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
 
 
 def weight_bytes(name: str, work: Path) -> int:
@@ -276,6 +285,7 @@ def measure(args, work: Path, vocab: int) -> dict:
         summary[name] = {"decode_ms": statistics.median(r["decode_ms"] for r in results),
                          "prefill_ms": statistics.median(r["prefill_ms"] for r in results),
                          "long_prefill_ms": statistics.median(r["long_prefill_ms"] for r in results),
+                         "peak_rss_gb": max(r.get("peak_rss_gb", 0.0) for r in results),
                          "rounds_ms": [round(r["decode_ms"], 2) for r in results],
                          "bytes": weight_bytes(name, work), "cos": cos}
     return {"vocab": vocab, "bandwidth": bandwidth, "configs": summary, "context": args.context, "long": args.long}
@@ -285,14 +295,16 @@ def table(result: dict) -> str:
     bandwidth = max(result["bandwidth"])
     long = result.get("long", "long")
     rows = [f"| runtime | weights | decode bytes | ms/token | of roofline | prefill ms, {result.get('context', 64)} tokens | "
-            f"prefill ms, {long} tokens | logit cos |", "|---|---|---|---|---|---|---|---|"]
+            f"prefill ms, {long} tokens | peak RSS GB | logit cos |", "|---|---|---|---|---|---|---|---|---|"]
     for name, r in result["configs"].items():
         runtime, _, weights = name.partition("-")
+        weights = WEIGHTS.get(name, weights)
         runtime = {"llama": "llama.cpp", "onnx": "vlagent ONNX", "hf": "HF transformers"}[runtime]
         roofline = r["bytes"] / bandwidth / 1e6
         cos = "ref" if name == REFERENCE else (f"{r['cos']:.4f}" if r["cos"] is not None else "")
         rows.append(f"| {runtime} | {weights or 'fp32'} | {r['bytes'] / 1e9:.3f} GB | {r['decode_ms']:.1f} | "
-                    f"{roofline / r['decode_ms']:.0%} | {r['prefill_ms']:.0f} | {r.get('long_prefill_ms', float('nan')):.0f} | {cos} |")
+                    f"{roofline / r['decode_ms']:.0%} | {r['prefill_ms']:.0f} | {r.get('long_prefill_ms', float('nan')):.0f} | "
+                    f"{r.get('peak_rss_gb', float('nan')):.2f} | {cos} |")
     return "\n".join(rows)
 
 
@@ -300,10 +312,11 @@ def verdicts(result: dict) -> list[str]:
     c = {k: v["decode_ms"] for k, v in result["configs"].items()}
     lines = []
     p = {k: v.get("long_prefill_ms") for k, v in result["configs"].items()}
-    if p.get("onnx-int4") and p.get("onnx-int8"):
-        verdict = "met" if p["onnx-int4"] <= p["onnx-int8"] else "not met"
-        lines.append(f"- vocab {result['vocab']}: {result.get('long')}-token prefill, onnx-int4 {p['onnx-int4']:.0f} ms vs "
-                     f"onnx-int8 {p['onnx-int8']:.0f} ms: {verdict}")
+    for int4 in ("onnx-int4", "onnx-int4-only"):
+        if p.get(int4) and p.get("onnx-int8"):
+            verdict = "met" if p[int4] <= p["onnx-int8"] else "not met"
+            lines.append(f"- vocab {result['vocab']}: {result.get('long')}-token prefill, {int4} {p[int4]:.0f} ms vs "
+                         f"onnx-int8 {p['onnx-int8']:.0f} ms: {verdict}")
     for ours, theirs in (("onnx-int4", "llama-q4_0"), ("onnx-int8", "llama-q8_0"), ("onnx-fp32", "llama-f32")):
         if ours in c and theirs in c:
             verdict = "met" if c[ours] <= c[theirs] else "not met"
@@ -313,9 +326,14 @@ def verdicts(result: dict) -> list[str]:
 
 
 def section(results: list[dict], args) -> str:
-    import llama_cpp
     import onnxruntime
     import transformers
+
+    try:
+        import llama_cpp
+        llama_version = llama_cpp.__version__
+    except ModuleNotFoundError:
+        llama_version = "(not installed)"
 
     parts = [SECTION, "",
              f"`python bench/peers.py --threads {args.threads} --rounds {args.rounds} --layers {args.layers}`: the "
@@ -324,7 +342,7 @@ def section(results: list[dict], args) -> str:
              f"{args.tokens} decode steps (the first 4 not counted), ms/token = median step, median of {args.rounds} "
              f"interleaved rounds, {args.threads} threads{', spinning' if args.spin else ''}; then a {args.long}-token prompt "
              f"prefilled in a fresh context. llama-cpp-python "
-             f"{llama_cpp.__version__} built with `-DGGML_NATIVE=ON`, onnxruntime {onnxruntime.__version__}, "
+             f"{llama_version} built with `-DGGML_NATIVE=ON`, onnxruntime {onnxruntime.__version__}, "
              f"transformers {transformers.__version__} (fp32). Roofline = decode bytes / read bandwidth.", ""]
     for result in results:
         bw = " / ".join(f"{b:.1f}" for b in result["bandwidth"])
@@ -361,7 +379,8 @@ def main() -> None:
     args.dir.mkdir(parents=True, exist_ok=True)
     results = json.loads((args.dir / "results.json").read_text()) if args.report_only else []
     for vocab in [] if args.report_only else args.vocab:
-        work = prepare(args.dir, vocab, args.layers, args.llama_src, args.threads)
+        llama = any(name.startswith("llama") for name in args.configs)
+        work = prepare(args.dir, vocab, args.layers, args.llama_src, args.threads, llama)
         results.append(measure(args, work, vocab))
         (args.dir / "results.json").write_text(json.dumps(results, indent=1, default=float))
     text = section(results, args)

@@ -236,7 +236,8 @@ def _since(start: float) -> float:
     return time.perf_counter() - start
 
 
-BACKEND_OPTIONS = {"torch": ("dtype", "threads"), "onnx": ("threads", "providers", "verify", "cache_headroom", "spin", "prefix_reuse")}
+BACKEND_OPTIONS = {"torch": ("dtype", "threads"), "onnx": ("threads", "providers", "verify", "cache_headroom", "spin", "prefix_reuse",
+                                                            "int8_prefill")}
 PROCESSOR_OPTIONS = ("min_pixels", "max_pixels")
 
 
@@ -250,7 +251,9 @@ def load(model_dir: str | Path, backend: str = "torch", **options) -> Engine:
     (check every file's sha256, default True), `cache_headroom` (KV slots added at a time) and
     `spin` (busy-wait between ops: faster on idle cores, slower on shared ones; default False)
     and `prefix_reuse` (keep the KV cache of the last prompt's text before its first image for
-    the next prompt that starts the same way, as an agent's steps do; default True).
+    the next prompt that starts the same way, as an agent's steps do; default True) and
+    `int8_prefill` (an int4 package's prompts of 4 or more new tokens on its int8 prefill graph,
+    derived from the 4-bit weights at load: faster prompts for more memory; default True).
     """
     if backend not in BACKEND_OPTIONS:
         raise EngineError(f"unknown backend {backend!r}; choose one of {sorted(BACKEND_OPTIONS)}")

@@ -15,6 +15,11 @@ preallocated outputs, so a step allocates nothing. The buffer grows by `cache_he
 when full (one copy per that many tokens). Where the CUDA execution provider is available it is
 used with the options below; the cache then stays in host memory and is copied per step.
 
+int4 packages with `decoder_prefill.onnx` (perception/export/prefill.py): prefills of at least
+`min_rows` new tokens run on that graph, whose int8 products are derived from the 4-bit weights
+when the package is loaded (onnxruntime's 4-bit kernel is fast for one row, 2-3x slower than the
+int8 GEMM for many); decode steps stay on the 4-bit graph. `int8_prefill=False` skips it.
+
 Prefix reuse: an agent sends the same system message and instruction at every step of an
 episode, with only the history and the screenshot after them changing. After each unpadded
 one-prompt prefill the backend keeps the keys and values of that prompt's text before its first
@@ -44,6 +49,7 @@ from vlagent.perception.export.manifest import (
     verify_package,
     vision_io_names,
 )
+from vlagent.perception.export.prefill import derived_bytes, derived_weights
 from vlagent.perception.model.config import Qwen2VLConfig
 
 MEMORY_FACTOR = 1.3  # RSS after loading / graph file bytes (prepacked weights), see bench/engine.py
@@ -77,11 +83,14 @@ def available_memory() -> int | None:
     return None
 
 
-def check_memory(package: Path, manifest: dict, available: int | None = None) -> None:
+def check_memory(package: Path, manifest: dict, available: int | None = None, int8_prefill: bool = True) -> None:
     """Raise InsufficientMemoryError when graph bytes x MEMORY_FACTOR + RUN_RESERVE exceed
     `available` bytes (default: MemAvailable now). The embedding table is memory-mapped and
-    only its used rows are read, so it is not counted."""
+    only its used rows are read, so it is not counted; an int4 package's int8 prefill weights,
+    derived at load, are (unless `int8_prefill` is off)."""
     graph_bytes = sum(e["bytes"] for name, e in manifest["files"].items() if ".onnx" in name)
+    if int8_prefill and "prefill" in manifest:
+        graph_bytes += derived_bytes(manifest["prefill"])
     needed = int(graph_bytes * MEMORY_FACTOR) + RUN_RESERVE
     available = available_memory() if available is None else available
     if available is not None and needed > available:
@@ -146,10 +155,13 @@ class OnnxBackend:
     """Vision encoding, prefill and one-token decode steps on an exported package.
 
     `prefix_reuse` (default on) keeps the KV cache of the last prompt's text prefix (see the
-    module docstring); `last_reused` is how many prompt tokens the last prefill took from it."""
+    module docstring); `last_reused` is how many prompt tokens the last prefill took from it.
+    `int8_prefill` (default on) runs long prefills of an int4 package on its int8 prefill graph,
+    where it has one; `last_prefill_graph` names the graph the last prefill ran on."""
 
     def __init__(self, package_dir: str | Path, threads: int | None = None, providers: list | None = None,
-                 verify: bool = True, cache_headroom: int = 256, spin: bool = False, prefix_reuse: bool = True):
+                 verify: bool = True, cache_headroom: int = 256, spin: bool = False, prefix_reuse: bool = True,
+                 int8_prefill: bool = True):
         package = Path(package_dir)
         if not (package / MANIFEST).is_file():
             raise NotAPackageError(f"{package} has no {MANIFEST}: the onnx backend runs exported packages; "
@@ -158,7 +170,8 @@ class OnnxBackend:
             raise EngineError(f"cache_headroom must be >= 1, got {cache_headroom}")
         self.manifest = read_manifest(package)
         verify_package(package, self.manifest, hashes=verify)
-        check_memory(package, self.manifest)
+        section = self.manifest.get("prefill") if int8_prefill else None
+        check_memory(package, self.manifest, int8_prefill=int8_prefill)
         self.config = Qwen2VLConfig.from_file(package)
         self.headroom = cache_headroom
         self.prefix_reuse = prefix_reuse
@@ -167,6 +180,10 @@ class OnnxBackend:
         options, providers = session_options(threads, spin), providers or default_providers()
         self.vision = ort.InferenceSession(str(package / "vision.onnx"), options, providers=providers)
         self.decoder = ort.InferenceSession(str(package / "decoder.onnx"), options, providers=providers)
+        self.prefill_decoder, self.prefill_min_rows, self.last_prefill_graph = None, 0, None
+        if section:
+            self.prefill_decoder = self._prefill_session(package, section, providers, threads, spin)
+            self.prefill_min_rows = int(section["min_rows"])
         self._check_io()
         self.embed = np.load(package / self.manifest["embeddings"]["file"], mmap_mode="r")
         text = self.config.text
@@ -174,9 +191,23 @@ class OnnxBackend:
             raise PackageError(f"embed_tokens.npy has shape {self.embed.shape}, the config needs "
                                f"{(text.vocab_size, text.hidden_size)}")
 
+    @staticmethod
+    def _prefill_session(package: Path, section: dict, providers, threads, spin) -> ort.InferenceSession:
+        """The int8 prefill graph, its int8 weights derived from the int4 ones now (the options
+        take the arrays as the graph's external tensors; onnxruntime prepacks them)."""
+        weights = derived_weights(package, section)
+        options = session_options(threads, spin)
+        options.add_external_initializers(list(weights), [ort.OrtValue.ortvalue_from_numpy(a) for a in weights.values()])
+        try:
+            return ort.InferenceSession(str(package / section["graph"]), options, providers=providers)
+        finally:
+            del weights  # prepacked copies are the session's; drop the numpy ones
+
     def _check_io(self) -> None:
         expected = {"vision.onnx": (self.vision, vision_io_names(self.config.vision.relative_abs_pos)),
                     "decoder.onnx": (self.decoder, decoder_io_names(self.config.text.num_hidden_layers))}
+        if self.prefill_decoder is not None:
+            expected[self.manifest["prefill"]["graph"]] = (self.prefill_decoder, expected["decoder.onnx"][1])
         for name, (session, (inputs, outputs)) in expected.items():
             got = [i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()]
             if got != (inputs, outputs):
@@ -249,7 +280,10 @@ class OnnxBackend:
         feed.update(inputs_embeds=embeds, attention_mask=mask,
                     position_ids=np.ascontiguousarray(position_ids[:, :, reused:], dtype=np.int64),
                     logits_index=np.array([length - reused - 1]))
-        logits, *presents = self.decoder.run(None, feed)
+        use_int8 = self.prefill_decoder is not None and length - reused >= self.prefill_min_rows
+        session = self.prefill_decoder if use_int8 else self.decoder
+        logits, *presents = session.run(None, feed)
+        self.last_prefill_graph = self.manifest["prefill"]["graph"] if use_int8 else "decoder.onnx"
         state = self._new_state(batch, length + self.headroom, rope_deltas)
         if reused:
             self._write(state, [v for i in range(t.num_hidden_layers) for v in (self.prefix.keys[i][:, :, :reused],

@@ -94,8 +94,8 @@ def test_quantized_graphs_leave_no_float_weights(packages):
             assert float_weight_matmuls(model) == [], (mode, name)
             assert op in op_types(package / name) and "Gemm" not in op_types(package / name)
         assert "MatMulNBits" not in op_types(package / "vision.onnx")
-    size = {m: sum(e["bytes"] for n, e in read_manifest(packages[m])["files"].items() if n.startswith("decoder"))
-            for m in ("none", "int8", "int4")}
+    size = {m: sum(e["bytes"] for n, e in read_manifest(packages[m])["files"].items() if n.startswith("decoder.onnx"))
+            for m in ("none", "int8", "int4")}  # (an int4 package's decoder_prefill.onnx is a graph without weights)
     assert size["int4"] < size["int8"] < size["none"]
 
 
@@ -237,3 +237,115 @@ def test_decoder_fuses_qkv_and_gate_up_and_reads_back_exactly(packages):
     assert not [k for k in got if k.startswith("fused.")]
     for name, value in want.items():
         assert np.array_equal(got[name], value.numpy()), name
+
+
+def test_int8_from_int4_is_the_int4_weights_requantized():
+    """The prefill graph's derived int8 weights: per column, (code - 8) * block scale rounded to
+    the int8 grid -63..63 (perception/export/prefill.py), K padding dropped."""
+    from vlagent.perception.export.prefill import int8_from_int4
+
+    rng = np.random.default_rng(3)
+    for k, n, block in ((200, 48, 128), (256, 3000, 32)):  # K not a block multiple; several column chunks
+        w = (rng.standard_normal((k, n)) * 0.02).astype(np.float32)
+        w[:, 5] = 0.0  # an all-zero column keeps a usable scale
+        packed, scales = quantize_int4_blocks(w, block)
+        codes = np.stack([packed & 15, packed >> 4], -1).reshape(n, -1).astype(np.float32) - 8
+        w4 = (codes.reshape(n, -1, block) * scales[..., None]).reshape(n, -1)[:, :k].T  # [K, N]
+        q, scale = int8_from_int4(packed, scales.reshape(-1), k)
+        assert q.shape == (k, n) and q.dtype == np.int8 and scale.shape == (n,) and np.all(scale > 0)
+        assert np.abs(q).max() <= 63 and np.abs(q).max(axis=0)[np.abs(w4).max(axis=0) > 0].min() == 63
+        assert np.abs(q * scale - w4).max() <= 0.5 * scale.max() + 1e-7
+        assert not q[:, 5].any()
+
+
+def test_int4_package_runs_long_prefills_on_its_int8_graph(packages):
+    """decoder_prefill.onnx: MatMulNBits -> DynamicQuantizeMatMul over weights derived at load,
+    no weights of its own; prompts of min_rows or more new tokens run on it, decode steps and
+    short prefills on the 4-bit graph; the logits stay with the int4-only engine's."""
+    from vlagent.perception.export.prefill import DERIVED_LOCATION, PREFILL_GRAPH
+
+    package = packages["int4"]
+    manifest = read_manifest(package)
+    section = manifest["prefill"]
+    assert section["graph"] == PREFILL_GRAPH and section["min_rows"] == 4 and PREFILL_GRAPH in manifest["files"]
+    graph = onnx.load(str(package / PREFILL_GRAPH), load_external_data=False).graph
+    locations = {e.value for t in graph.initializer for e in t.external_data if e.key == "location"}
+    assert locations == {"decoder.onnx.data", DERIVED_LOCATION}  # shares the int4 file, adds no weight file
+    assert not (package / DERIVED_LOCATION).exists()
+    ops = op_types(package / PREFILL_GRAPH)
+    assert "DynamicQuantizeMatMul" in ops and "MatMulNBits" not in ops
+    assert len(section["weights"]) == sum(1 for n in onnx.load(str(package / "decoder.onnx"), load_external_data=False)
+                                          .graph.node if n.op_type == "MatMulNBits")
+    with_int8 = E.load(package, backend="onnx", prefix_reuse=False)
+    int4_only = E.load(package, backend="onnx", prefix_reuse=False, int8_prefill=False)
+    fp32 = E.load(packages["none"], backend="onnx", prefix_reuse=False)
+    assert with_int8.backend.prefill_decoder is not None and int4_only.backend.prefill_decoder is None
+    for case, (prompt, images, videos) in CASES.items():
+        logits = {}
+        for name, engine in (("int8", with_int8), ("int4", int4_only), ("fp32", fp32)):
+            first, *_ = engine.prefill(prompt, images=images, videos=videos)
+            logits[name] = first
+        assert with_int8.backend.last_prefill_graph == PREFILL_GRAPH
+        assert int4_only.backend.last_prefill_graph == "decoder.onnx"
+
+        def cos(a, b):
+            return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+        # int8 products of the int4 weights sit between int4 and fp32, never further off than int4
+        assert cos(logits["int8"], logits["int4"]) > 0.99, case
+        assert cos(logits["int8"], logits["fp32"]) > cos(logits["int4"], logits["fp32"]) - 0.01, case
+        got = with_int8.generate(prompt, images=images, videos=videos, max_new_tokens=8, ignore_eos=True)
+        assert len(got.token_ids) == 8
+    # three new tokens: below min_rows, the 4-bit graph
+    backend = with_int8.backend
+    ids = np.array([[1, 2, 3]], np.int64)
+    positions = np.broadcast_to(np.arange(3), (3, 1, 3)).copy()
+    backend.prefill(ids, positions, np.zeros((1, 1), np.int64))
+    assert backend.last_prefill_graph == "decoder.onnx"
+
+
+def test_int4_prefill_is_an_export_option_and_counts_in_the_memory_check(packages, tmp_path):
+    from vlagent.perception.engine_onnx import InsufficientMemoryError, check_memory
+    from vlagent.perception.export.prefill import PREFILL_GRAPH, derived_bytes
+
+    out = tmp_path / "int4-only"
+    export_package(packages["checkpoint"], out, quantize="int4", int4_prefill="int4")
+    manifest = read_manifest(out)
+    assert "prefill" not in manifest and PREFILL_GRAPH not in manifest["files"]
+    engine = E.load(out, backend="onnx")
+    assert engine.backend.prefill_decoder is None
+    engine.generate("<|im_start|>user\nhello there, long enough<|im_end|>", max_new_tokens=2, ignore_eos=True)
+    assert engine.backend.last_prefill_graph == "decoder.onnx"
+    assert "prefill" not in read_manifest(packages["int8"])  # int8 packages prefill on their own graph
+    with_prefill = read_manifest(packages["int4"])
+    extra = derived_bytes(with_prefill["prefill"])
+    graphs = sum(e["bytes"] for n, e in with_prefill["files"].items() if ".onnx" in n)
+    from vlagent.perception.engine_onnx import MEMORY_FACTOR, RUN_RESERVE
+    between = int(graphs * MEMORY_FACTOR) + RUN_RESERVE + extra // 2
+    check_memory(packages["int4"], with_prefill, available=between, int8_prefill=False)
+    with pytest.raises(InsufficientMemoryError):
+        check_memory(packages["int4"], with_prefill, available=between)
+    with pytest.raises(ExportError, match="int4_prefill"):
+        export_package(packages["checkpoint"], tmp_path / "bad", quantize="int4", int4_prefill="int2")
+    cli = subprocess.run([sys.executable, "-m", "vlagent.agent.cli", "export", str(packages["checkpoint"]),
+                          str(tmp_path / "y"), "--quantize", "int4", "--int4-prefill", "fp16"], capture_output=True, text=True)
+    assert cli.returncode != 0 and "--int4-prefill must be one of int8, int4, got 'fp16'" in cli.stderr
+
+
+def test_a_prefill_section_that_does_not_fit_its_file_is_a_package_error(packages, tmp_path):
+    import shutil
+
+    from vlagent.perception.export.manifest import PackageError
+
+    bad = tmp_path / "bad-prefill"
+    shutil.copytree(packages["int4"], bad)
+    manifest = json.loads((bad / "manifest.json").read_text())
+    manifest["prefill"]["weights"][0]["packed"]["length"] += 1
+    (bad / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PackageError, match="cannot hold a uint8 tensor"):
+        E.load(bad, backend="onnx")
+    manifest["prefill"]["weights"][0]["packed"]["length"] -= 1
+    manifest["prefill"]["weights"][0]["file"] = "../decoder.onnx.data"
+    (bad / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PackageError, match="not a file of the package"):
+        E.load(bad, backend="onnx")
+    E.load(bad, backend="onnx", int8_prefill=False)  # the 4-bit graph alone still loads
