@@ -240,11 +240,17 @@ def child(name: str, work: Path, threads: int, context: int, tokens: int, long: 
         prefill, times, logits, long_s = run_onnx(work / name, threads, prompt, steps, long_prompt, spin)
     np.save(out.with_suffix(".npy"), logits)
     warm = times[4:]  # the first steps page weights in and warm caches
-    import resource
-
     out.write_text(json.dumps({"decode_ms": statistics.median(warm) * 1000, "prefill_ms": prefill * 1000,
-                               "long_prefill_ms": long_s * 1000,
-                               "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}))
+                               "long_prefill_ms": long_s * 1000, "peak_rss_gb": peak_rss_gb()}))
+
+
+def peak_rss_gb() -> float:
+    """This process's peak resident memory (VmHWM; not ru_maxrss, which Linux carries across exec
+    from the parent that exported the packages)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 2**20
+    return float("nan")
 
 
 def weight_bytes(name: str, work: Path) -> int:

@@ -1,5 +1,7 @@
 """Quantization quality on the trained model: the shipped demo package at fp32 beside its int8 and
-int4 exports (int4 in blocks of 32 and 128) and an fp32 re-export (today's graph), scored on the held-out set the training uses.
+int4 exports (int4 in blocks of 32 and 128, prompts on int8 products derived from the 4-bit weights as
+`vlagent export` writes them, and blocks of 128 with 4-bit prompts too) and an fp32 re-export (today's
+graph), scored on the held-out set the training uses.
 
     python bench/quality.py [--dir /tmp/vlagent-quality] [--screens 200] [--write docs/PERFORMANCE.md]
 
@@ -21,8 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SECTION = "## Quantization quality (trained model)"
-SETTINGS = (("fp32, re-exported (fused decoder graph)", "none", 128), ("int8", "int8", 128),
-            ("int4, blocks of 32", "int4", 32), ("int4, blocks of 128 (the export default)", "int4", 128))
+# (label, quantize, int4 block, int4 prefill)
+SETTINGS = (("fp32, re-exported (fused decoder graph)", "none", 128, "int8"), ("int8", "int8", 128, "int8"),
+            ("int4, blocks of 32, int8 prefill", "int4", 32, "int8"),
+            ("int4, blocks of 128, 4-bit prefill (`--int4-prefill int4`)", "int4", 128, "int4"),
+            ("int4, blocks of 128, int8 prefill (the export default)", "int4", 128, "int8"))
 
 
 def main() -> None:
@@ -45,11 +50,11 @@ def main() -> None:
         for name in ("tokenizer.json", "preprocessor_config.json", "generation_config.json"):
             shutil.copy(shipped / name, checkpoint / name)
     packages = {"fp32 (shipped)": shipped}
-    for label, mode, block in SETTINGS:
-        out = args.dir / f"{mode}-{block}"
+    for label, mode, block, prefill in SETTINGS:
+        out = args.dir / f"{mode}-{block}-{prefill}-prefill"
         if not (out / "manifest.json").is_file():
             shutil.rmtree(out, ignore_errors=True)
-            export_package(checkpoint, out, quantize=mode, int4_block=block)
+            export_package(checkpoint, out, quantize=mode, int4_block=block, int4_prefill=prefill)
         packages[label] = out
     figures = {label: evaluate_package(package, eval_screens=args.screens) for label, package in packages.items()}
 

@@ -195,7 +195,7 @@ class OnnxBackend:
     def _prefill_session(package: Path, section: dict, providers, threads, spin) -> ort.InferenceSession:
         """The int8 prefill graph, its int8 weights derived from the int4 ones now (the options
         take the arrays as the graph's external tensors; onnxruntime prepacks them)."""
-        weights = derived_weights(package, section)
+        weights = derived_weights(package, section, threads)
         options = session_options(threads, spin)
         options.add_external_initializers(list(weights), [ort.OrtValue.ortvalue_from_numpy(a) for a in weights.values()])
         try:

@@ -179,3 +179,40 @@ def test_recipes_refuse_shares_outside_0_1_and_empty_text_batches(bad):
 
     with pytest.raises(ValueError, match="text_copy|share"):
         Recipe(**bad)
+
+
+def test_training_starts_from_a_model_only_file_as_the_probe_writes_it(tmp_path):
+    """The probe's model.pt ({"model": state dict}) initialises train-demo's model; the dense
+    heads, which the probe has not got, keep their fresh weights."""
+    import torch
+
+    from vlagent.perception.model.qwen2vl import Qwen2VL
+    from vlagent.perception.tokenizer import build_small_tokenizer
+    from vlagent.perception.train.heads import TrainModel
+    from vlagent.perception.train.loop import load_weights
+    from vlagent.perception.train.recipe import Recipe, model_config
+
+    recipe = Recipe(hidden=48, heads=2, intermediate=96, layers=2, vision_embed=32, vision_heads=2)
+    config = model_config(recipe, build_small_tokenizer())
+    torch.manual_seed(1)
+    source = Qwen2VL(config)
+    torch.save({"model": source.state_dict(), "step": 7}, tmp_path / "model.pt")
+    torch.manual_seed(2)
+    trainer = TrainModel(Qwen2VL(config))
+    heads = {k: v.clone() for k, v in trainer.state_dict().items() if not k.startswith("model.")}
+    lines = []
+    load_weights(trainer, tmp_path / "model.pt", lines.append)
+    for name, value in source.state_dict().items():
+        assert torch.equal(trainer.model.state_dict()[name], value), name
+    assert all(torch.equal(trainer.state_dict()[k], v) for k, v in heads.items())
+    assert "step 7" in lines[0]
+
+
+def test_the_training_record_names_a_model_only_earlier_stage(tmp_path):
+    import torch
+
+    from vlagent.perception.train.final import earlier_stage
+
+    torch.save({"model": {}, "step": 1500}, tmp_path / "model.pt")
+    assert earlier_stage(tmp_path / "model.pt") == {"state": str(tmp_path / "model.pt"), "steps": 1500,
+                                                   "kind": "model only (perception/train/text_copy.py)"}

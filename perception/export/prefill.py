@@ -24,6 +24,8 @@ used by `vlagent export`, imports onnx when called.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -78,19 +80,28 @@ def _read(path: Path, entry: dict, dtype, shape) -> np.ndarray:
     return data.view(dtype).reshape(shape)
 
 
-def derived_weights(package: str | Path, section: dict) -> dict[str, np.ndarray]:
+def derived_weights(package: str | Path, section: dict, threads: int | None = None) -> dict[str, np.ndarray]:
     """{tensor name: array} of the prefill graph's int8 weights and scales, derived from the
-    int4 tensors of `decoder.onnx.data` that the manifest's "prefill" section locates."""
+    int4 tensors of `decoder.onnx.data` that the manifest's "prefill" section locates; one
+    weight per thread at a time (numpy's array operations release the GIL), `threads` of them
+    (None: one per CPU)."""
     package = Path(package)
-    out = {}
-    for w in section["weights"]:
+
+    def derive(w: dict) -> tuple[np.ndarray, np.ndarray]:
         source = package / w["file"]
         if Path(w["file"]).name != w["file"] or not source.is_file():
             raise PackageError(f"manifest prefill section names {w['file']!r}, not a file of the package")
         blocks = -(-w["K"] // w["block"])
         packed = _read(source, w["packed"], np.uint8, (w["N"], blocks, w["block"] // 2))
         scales = _read(source, w["scales"], np.float32, (w["N"], blocks))
-        out[w["int8"]], out[w["scale"]] = int8_from_int4(packed, scales, w["K"])
+        return int8_from_int4(packed, scales, w["K"])
+
+    workers = max(1, min(len(section["weights"]), threads or os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(derive, section["weights"]))
+    out = {}
+    for w, (q, scale) in zip(section["weights"], results, strict=True):
+        out[w["int8"]], out[w["scale"]] = q, scale
     return out
 
 

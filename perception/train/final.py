@@ -79,5 +79,7 @@ def earlier_stage(state_path: Path) -> dict:
     import torch
 
     state = torch.load(state_path, weights_only=False)
+    if "trainer" not in state:  # a model-only file: the text-copy probe's model.pt
+        return {"state": str(state_path), "steps": state.get("step"), "kind": "model only (perception/train/text_copy.py)"}
     return {"state": str(state_path), "seed": state.get("seed"), "steps": state["step"],
             "minutes": round(state["elapsed"] / 60, 2)}

@@ -188,7 +188,8 @@ def build_actions(processor, seeds, log, detour_seeds=(), workers: int = 1) -> l
 def load_weights(trainer: TrainModel, path: Path, log) -> None:
     """Start from the weights of an earlier run (its state.pt), not its optimiser or schedule, or
     from an exported fp32 package (a directory: `from_package.load_package_model`, parity-checked;
-    the dense heads then start fresh)."""
+    the dense heads then start fresh), or from a model-only file ({"model": state dict}, what the
+    text-copy probe writes; dense heads fresh)."""
     if path.is_dir():
         from vlagent.perception.train.from_package import load_package_model
 
@@ -196,6 +197,10 @@ def load_weights(trainer: TrainModel, path: Path, log) -> None:
         log(f"initialised from the package {path}")
         return
     state = torch.load(path, weights_only=False)
+    if "trainer" not in state:
+        trainer.model.load_state_dict(state["model"])
+        log(f"initialised from the model in {path} (step {state.get('step')})")
+        return
     trainer.load_state_dict(state["trainer"])
     log(f"initialised from {path} (step {state['step']}, {state['elapsed'] / 60:.1f} min)")
 

@@ -145,7 +145,9 @@ def probe(out_dir: str | Path, init: str | Path | None, steps: int, batch: int =
         seed: int = 0, eval_every: int = 100, eval_n: int = 100, train_seeds=range(5_000_000, 5_000_040),
         log=print) -> list[dict]:
     """Train on probe samples for `steps` steps; every `eval_every` steps: exact-copy rate on
-    `eval_n` held-out probe samples (text only) and on the real held-out type steps (with image)."""
+    `eval_n` held-out probe samples (text only) and on the real held-out type steps (with image).
+    The weights end in `out_dir`/model.pt ({"model": state dict}), which `vlagent train-demo
+    --init` takes: the copy circuit formed here, then the full mix (perception/train/loop.py)."""
     from vlagent.perception.processor import ImageProcessor
     from vlagent.perception.tokenizer import build_small_tokenizer
     from vlagent.perception.train.copying import typed_value
@@ -211,6 +213,7 @@ def probe(out_dir: str | Path, init: str | Path | None, steps: int, batch: int =
             evaluate(step, round(sum(losses) / len(losses), 4))
             losses = []
     curve.close()
+    torch.save({"model": model.state_dict(), "step": steps}, out / "model.pt")
     return rows
 
 
