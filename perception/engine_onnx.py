@@ -49,7 +49,7 @@ from vlagent.perception.export.manifest import (
     verify_package,
     vision_io_names,
 )
-from vlagent.perception.export.prefill import derived_bytes, derived_weights
+from vlagent.perception.export.prefill import PREFILL_GRAPH, derived_bytes, derived_weights
 from vlagent.perception.model.config import Qwen2VLConfig
 
 MEMORY_FACTOR = 1.3  # RSS after loading / graph file bytes (prepacked weights), see bench/engine.py
@@ -182,7 +182,8 @@ class OnnxBackend:
         self.decoder = ort.InferenceSession(str(package / "decoder.onnx"), options, providers=providers)
         self.prefill_decoder, self.prefill_min_rows, self.last_prefill_graph = None, 0, None
         if section:
-            self.prefill_decoder = self._prefill_session(package, section, providers, threads, spin)
+            self.prefill_decoder = self._prefill_session(package, section, self.manifest["files"], providers, threads,
+                                                         spin)
             self.prefill_min_rows = int(section["min_rows"])
         self._check_io()
         self.embed = np.load(package / self.manifest["embeddings"]["file"], mmap_mode="r")
@@ -192,16 +193,19 @@ class OnnxBackend:
                                f"{(text.vocab_size, text.hidden_size)}")
 
     @staticmethod
-    def _prefill_session(package: Path, section: dict, providers, threads, spin) -> ort.InferenceSession:
+    def _prefill_session(package: Path, section: dict, files: dict, providers, threads, spin) -> ort.InferenceSession:
         """The int8 prefill graph, its int8 weights derived from the int4 ones now (the options
         take the arrays as the graph's external tensors; onnxruntime prepacks them)."""
+        if section.get("graph") != PREFILL_GRAPH or PREFILL_GRAPH not in files:
+            raise PackageError(f"manifest prefill section names the graph {section.get('graph')!r}; a package's "
+                               f"prefill graph is {PREFILL_GRAPH}, listed in its files")
         weights = derived_weights(package, section, threads)
         options = session_options(threads, spin)
+        # onnxruntime copies these into its own (prepacked) weights while the session is made, so
+        # the numpy arrays are dropped when this returns (checked: overwriting them after the
+        # session exists changes no output)
         options.add_external_initializers(list(weights), [ort.OrtValue.ortvalue_from_numpy(a) for a in weights.values()])
-        try:
-            return ort.InferenceSession(str(package / section["graph"]), options, providers=providers)
-        finally:
-            del weights  # prepacked copies are the session's; drop the numpy ones
+        return ort.InferenceSession(str(package / section["graph"]), options, providers=providers)
 
     def _check_io(self) -> None:
         expected = {"vision.onnx": (self.vision, vision_io_names(self.config.vision.relative_abs_pos)),

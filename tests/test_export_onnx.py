@@ -348,4 +348,9 @@ def test_a_prefill_section_that_does_not_fit_its_file_is_a_package_error(package
     (bad / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(PackageError, match="not a file of the package"):
         E.load(bad, backend="onnx")
+    manifest["prefill"]["weights"][0]["file"] = "decoder.onnx.data"
+    manifest["prefill"]["graph"] = "../elsewhere.onnx"
+    (bad / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PackageError, match="prefill graph is decoder_prefill.onnx"):
+        E.load(bad, backend="onnx")
     E.load(bad, backend="onnx", int8_prefill=False)  # the 4-bit graph alone still loads
