@@ -354,3 +354,10 @@ def test_a_prefill_section_that_does_not_fit_its_file_is_a_package_error(package
     with pytest.raises(PackageError, match="prefill graph is decoder_prefill.onnx"):
         E.load(bad, backend="onnx")
     E.load(bad, backend="onnx", int8_prefill=False)  # the 4-bit graph alone still loads
+
+
+def test_the_prefill_int8_grid_is_the_quantizers():
+    """prefill.INT8_MAX restates quantize.INT8_MAX (prefill must not import onnx): they must agree."""
+    from vlagent.perception.export import prefill, quantize
+
+    assert prefill.INT8_MAX == quantize.INT8_MAX
