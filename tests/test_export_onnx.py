@@ -75,10 +75,17 @@ def test_package_contents_and_manifest(packages):
     assert decoder["inputs"]["past_key_values.1.value"] == ["batch", 2, "past", 16]
     assert decoder["outputs"]["present.0.key"][2] == "length"  # only the new keys come back
     vision_graph = onnx.load(str(package / "vision.onnx"), load_external_data=False).graph
-    branches = [[(n.op_type, len(n.input)) for n in a.g.node] for node in vision_graph.node if node.op_type == "If"
-                for a in node.attribute]
+    branches = {node.name: {a.name: [(n.op_type, len(n.input)) for n in a.g.node] for a in node.attribute}
+                for node in vision_graph.node if node.op_type == "If"}
+    attention = sorted(b for kinds in branches.values() for b in kinds.values() if b[0][0] == "MultiHeadAttention")
     # per layer one fused attention over all patches: masked (6 inputs), or unmasked for a single frame
-    assert sorted(branches) == [[("MultiHeadAttention", 3)]] * 2 + [[("MultiHeadAttention", 6)]] * 2
+    assert attention == [[("MultiHeadAttention", 3)]] * 2 + [[("MultiHeadAttention", 6)]] * 2
+    # the [N, N] frame mask is built only when there is more than one frame
+    (mask,) = [kinds for kinds in branches.values() if kinds["then_branch"][0][0] != "MultiHeadAttention"]
+    assert mask["then_branch"] == [("Constant", 0)] and ("Where", 3) in mask["else_branch"]
+    top = [n.op_type for n in vision_graph.node]
+    assert "Where" not in top and "Equal" in top  # (the Equal left is the one-frame test on cu_seqlens)
+    assert top.count("RotaryEmbedding") == 2 * 2 and "Neg" not in top  # q and k per layer, fused
     embed = np.load(package / "embed_tokens.npy", mmap_mode="r")
     assert list(embed.shape) == manifest["embeddings"]["shape"] and embed.dtype == np.float32
 

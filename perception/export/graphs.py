@@ -42,18 +42,26 @@ __all__ = ["DecoderGraph", "VisionGraph", "attend", "decoder_io_names", "vision_
 def vision_attend(attn: VisionAttention, x, cos, sin, bias):
     """Block-diagonal self-attention of patch rows x [N, E]; bias [1, 1, N, N] is additive.
 
-    Exported as one `com.microsoft.MultiHeadAttention` (ONNX Runtime's fused CPU/CUDA kernel:
-    on CPU about 2x faster than the opset-23 `Attention` op with a mask, and it never holds
-    all heads' [N, N] scores at once); in torch it is the same arithmetic through SDPA.
+    In torch, cos / sin are [N, 1, hd] (`vision_rope`, broadcast over heads) and the attention
+    is SDPA. Exported, cos / sin are the half tables [N, hd / 2] (`vision_rope`'s two halves are
+    equal) and the graph is ONNX Runtime's fused contrib ops, the same arithmetic:
+    `com.microsoft.RotaryEmbedding` for q and k (one pass each, about 5x faster on CPU than the
+    rotate-half Mul/Split/Neg/Concat/Add it replaces, bench/vision_tower.py), and one
+    `com.microsoft.MultiHeadAttention` (on CPU about 2x faster than the opset-23 `Attention` op
+    with a mask, and it never holds all heads' [N, N] scores at once).
     """
     n, dim = x.shape
     q, k, v = attn.qkv(x).view(n, 3, attn.num_heads, -1).unbind(1)  # [N, H, hd] each
-    q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
     if torch.onnx.is_in_onnx_export():
-        rows = [t.reshape(1, n, dim) for t in (q, k, v)]
-        y = torch.onnx.ops.symbolic("com.microsoft::MultiHeadAttention", (*rows, None, None, bias),
+        # position ids 0..N-1 index the per-patch tables: row i of cos / sin is patch i's (h, w) angle
+        ids = torch.arange(n, device=x.device)[None]
+        q, k = (torch.onnx.ops.symbolic("com.microsoft::RotaryEmbedding", (t.reshape(1, n, dim), ids, cos, sin),
+                                        {"interleaved": 0}, dtype=x.dtype, shape=(1, n, dim), version=1)
+                for t in (q, k))
+        y = torch.onnx.ops.symbolic("com.microsoft::MultiHeadAttention", (q, k, v.reshape(1, n, dim), None, None, bias),
                                     {"num_heads": attn.num_heads}, dtype=x.dtype, shape=(1, n, dim), version=1)
     else:
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         heads = [t.transpose(0, 1)[None] for t in (q, k, v)]
         y = F.scaled_dot_product_attention(*heads, attn_mask=bias).transpose(1, 2)
     return attn.proj(y.reshape(n, dim))
@@ -72,7 +80,10 @@ class VisionGraph(nn.Module):
         if cfg.learned_abs_pos:
             x = x + tower.abs_pos(positions, abs_coords)
         cos, sin = vision_rope(positions, cfg.head_dim, cfg.rope_theta)
-        cos, sin = cos[:, None], sin[:, None]  # broadcast over heads of [N, H, hd]
+        if torch.onnx.is_in_onnx_export():
+            cos, sin = cos[:, : cfg.head_dim // 2], sin[:, : cfg.head_dim // 2]  # RotaryEmbedding's tables
+        else:
+            cos, sin = cos[:, None], sin[:, None]  # broadcast over heads of [N, H, hd]
         same_frame = frame_mask(cu_seqlens, x.shape[0])
         bias = torch.where(same_frame, 0.0, torch.finfo(x.dtype).min)[None, None]
         for block in tower.blocks:
