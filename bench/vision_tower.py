@@ -1,7 +1,7 @@
 """Vision tower: HF transformers (fp32, bf16) against our ONNX packages (fp32, int8), side by side.
 
     python bench/vision_tower.py [--dir /tmp/vlagent-vision] [--depth 4] [--threads 2] [--rounds 3]
-                                 [--write docs/PERFORMANCE.md]
+                                 [--also NAME=PACKAGE ...] [--write docs/PERFORMANCE.md]
 
 The Qwen2-VL-2B tower's width (embed 1280, 16 heads, MLP 5120, merger to 1536) with `--depth`
 blocks (time per block is the same at every depth, so 4 blocks say what 32 do in an eighth of the
@@ -9,7 +9,8 @@ time), random weights, one 672x1484 model-input image (5088 patches, 1272 visual
 same pixels in every runtime. Each configuration runs in the same process, one encode to warm
 up, then the median of `--rounds` interleaved encodes. Also runs `bench/profile_vision.py`'s
 split on the int8 package: how much of the tower is the fp32 attention, which bounds what any
-weight format can give (issue 19, item 3).
+weight format can give (issue 19, item 3). `--also NAME=PACKAGE` times more packages of the same
+checkpoint in the same rounds (say, one exported by an earlier commit, to compare graph changes).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def build(root: Path, depth: int) -> Path:
     return checkpoint
 
 
-def runners(root: Path, checkpoint: Path, depth: int, threads: int) -> dict:
+def runners(root: Path, checkpoint: Path, depth: int, threads: int, also: dict[str, Path]) -> dict:
     import torch
     from transformers import Qwen2VLForConditionalGeneration
 
@@ -63,8 +64,9 @@ def runners(root: Path, checkpoint: Path, depth: int, threads: int) -> dict:
         return run
 
     out = {"hf-fp32": torch_run(hf, torch.float32), "hf-bf16": torch_run(hf_bf16, torch.bfloat16)}
-    for mode, name in (("none", "onnx-fp32"), ("int8", "onnx-int8")):
-        backend = OnnxBackend(root / f"onnx-{mode}-depth{depth}", threads=threads)
+    packages = {"onnx-fp32": root / f"onnx-none-depth{depth}", "onnx-int8": root / f"onnx-int8-depth{depth}", **also}
+    for name, package in packages.items():
+        backend = OnnxBackend(package, threads=threads)
         out[name] = (lambda b: lambda: b.encode(pixels, grid))(backend)
     return out
 
@@ -75,10 +77,14 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--also", action="append", default=[], metavar="NAME=PACKAGE",
+                        help="another package of the same checkpoint to time beside the others")
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args()
+    also = dict(item.split("=", 1) for item in args.also)
+    also = {name: Path(path) for name, path in also.items()}
     checkpoint = build(args.dir, args.depth)
-    runs = runners(args.dir, checkpoint, args.depth, args.threads)
+    runs = runners(args.dir, checkpoint, args.depth, args.threads, also)
     outputs = {name: run() for name, run in runs.items()}  # warm-up, and the features to compare
     times: dict[str, list[float]] = {name: [] for name in runs}
     for r in range(args.rounds):
@@ -100,7 +106,7 @@ def main() -> None:
                               str(args.dir / f"onnx-int8-depth{args.depth}"), "--threads", str(args.threads), "--runs", "1"],
                              capture_output=True, text=True, check=True).stdout.strip()
     text = "\n".join([SECTION, "", f"`python bench/vision_tower.py --depth {args.depth} --threads {args.threads} "
-                      f"--rounds {args.rounds}`: the Qwen2-VL-2B vision tower's width with {args.depth} blocks, "
+                      f"--rounds {args.rounds}{''.join(f' --also {a}' for a in args.also)}`: the Qwen2-VL-2B vision tower's width with {args.depth} blocks, "
                       f"random weights, one 672x1484 image (5088 patches), median of {args.rounds} interleaved "
                       f"encodes, {args.threads} threads.", "", *rows, "",
                       "Where the int8 tower's time goes (`python bench/profile_vision.py PACKAGE`; `If` holds the "
