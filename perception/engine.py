@@ -192,7 +192,8 @@ class Engine:
 
     def _prepare(self, prompts, images, videos, processor=None):
         """Token rows with pads expanded, and all images / videos of the batch in prompt order."""
-        processor = processor or self.processor
+        # a model whose position tables end at a grid side takes nothing larger, whoever made the processor
+        processor = (processor or self.processor).with_max_side(self.config.vision.max_input_side)
         rows, image_items, video_items = [], [], []
         for prompt, prompt_images, prompt_videos in zip(prompts, images, videos, strict=True):
             these_images = [processor.preprocess_image(image) for image in prompt_images]
@@ -244,7 +245,9 @@ PROCESSOR_OPTIONS = ("min_pixels", "max_pixels")
 def load(model_dir: str | Path, backend: str = "torch", **options) -> Engine:
     """An Engine over the HF-format checkpoint (torch) or exported package (onnx) in `model_dir`.
 
-    Options: `min_pixels` / `max_pixels` (px, override preprocessor_config.json); for the torch
+    Options: `min_pixels` / `max_pixels` (px, override preprocessor_config.json; a model with
+    index-mode position tables also caps the longer model-input side at
+    `config.vision.max_input_side` px, so larger images run at the largest size it takes); for the torch
     backend `dtype` ("float32", "bfloat16", "float16") and `threads` (torch intra-op threads);
     for the onnx backend (a `vlagent export` package; numpy + onnxruntime only) `threads`
     (intra-op threads per session), `providers` (onnxruntime execution providers), `verify`
@@ -268,6 +271,7 @@ def load(model_dir: str | Path, backend: str = "torch", **options) -> Engine:
     overrides = {k: options[k] for k in PROCESSOR_OPTIONS if k in options}
     settings = model_dir / "preprocessor_config.json"
     processor = ImageProcessor.from_config(settings, **overrides) if settings.is_file() else ImageProcessor(**overrides)
+    processor = processor.with_max_side(config.vision.max_input_side)
     stop_ids = set(tokenizer.eos_ids) | set(config.eos_token_ids)
     generation = model_dir / "generation_config.json"
     if generation.is_file():

@@ -50,7 +50,7 @@ from vlagent.perception.export.manifest import (
     vision_io_names,
 )
 from vlagent.perception.export.prefill import PREFILL_GRAPH, derived_bytes, derived_weights
-from vlagent.perception.model.config import Qwen2VLConfig
+from vlagent.perception.model.config import ModelInputError, Qwen2VLConfig
 
 MEMORY_FACTOR = 1.3  # RSS after loading / graph file bytes (prepacked weights), see bench/engine.py
 RUN_RESERVE = 1 << 30  # bytes on top for activations of a typical screenshot (more for huge images)
@@ -224,7 +224,9 @@ class OnnxBackend:
         merge = self.config.vision.spatial_merge_size
         grid = np.asarray(grid_thw, dtype=np.int64)
         if pixel_values.shape[0] != int(grid.prod(-1).sum()):
-            raise ValueError(f"{pixel_values.shape[0]} pixel rows but grids {grid.tolist()} need {int(grid.prod(-1).sum())}")
+            raise ModelInputError(f"{pixel_values.shape[0]} pixel rows but grids {grid.tolist()} need "
+                                  f"{int(grid.prod(-1).sum())}")
+        self.config.vision.check_grid(grid)  # a typed error, not onnxruntime's Gather out of bounds
         values = [np.ascontiguousarray(pixel_values, dtype=np.float32), P.vision_positions(grid, merge),
                   P.vision_cu_seqlens(grid)]
         if self.config.vision.relative_abs_pos:

@@ -239,7 +239,9 @@ class ImageProcessor:
     """Qwen2-VL preprocessing with the settings of one checkpoint (pixel limits in px).
 
     `threads` (default `default_threads()`) splits the resize and patching of large images;
-    the output does not depend on it.
+    the output does not depend on it. `max_side` (px, None: no limit) caps the longer
+    model-input side after `smart_resize`, for models that cannot take larger patch grids
+    (`perception.engine.load` sets it from the model's config).
     """
 
     def __init__(
@@ -252,6 +254,7 @@ class ImageProcessor:
         image_mean: Sequence[float] = CLIP_MEAN,
         image_std: Sequence[float] = CLIP_STD,
         threads: int | None = None,
+        max_side: int | None = None,
     ) -> None:
         for name, value in (
             ("min_pixels", min_pixels),
@@ -276,6 +279,28 @@ class ImageProcessor:
         self.threads = threads if threads is not None else default_threads()
         if self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
+        factor = patch_size * merge_size
+        if max_side is not None and (not isinstance(max_side, int) or max_side < factor or max_side % factor):
+            raise ValueError(f"max_side must be None or a positive multiple of {factor} px, got {max_side!r}")
+        self.max_side = max_side
+
+    def with_max_side(self, max_side: int | None) -> "ImageProcessor":
+        """This processor, or a copy whose model-input sides are at most `max_side` px (the
+        smaller of its own limit and this one; None adds no limit)."""
+        if max_side is None or (self.max_side is not None and self.max_side <= max_side):
+            return self
+        return ImageProcessor(self.min_pixels, self.max_pixels, self.patch_size, self.temporal_patch_size,
+                              self.merge_size, self.image_mean, self.image_std, self.threads, max_side)
+
+    def _fit_side(self, h: int, w: int) -> tuple[int, int]:
+        """(h, w) model-input px scaled down (floor to the factor) so the longer side is at most
+        `max_side`: for models whose position tables end at a grid side (`VisionConfig.max_grid_side`).
+        The aspect ratio is kept as closely as the factor allows; below `min_pixels` if it must."""
+        if self.max_side is None or max(h, w) <= self.max_side:
+            return h, w
+        scale = self.max_side / max(h, w)
+        f = self.factor
+        return max(f, math.floor(h * scale / f) * f), max(f, math.floor(w * scale / f) * f)
 
     @classmethod
     def from_config(
@@ -303,8 +328,9 @@ class ImageProcessor:
         return self.patch_size * self.merge_size
 
     def resized_size(self, height: int, width: int) -> tuple[int, int]:
-        """Model-input (h, w) in px for an image of height x width px."""
-        return smart_resize(height, width, self.factor, self.min_pixels, self.max_pixels)
+        """Model-input (h, w) in px for an image of height x width px: `smart_resize`, then
+        `max_side` when set."""
+        return self._fit_side(*smart_resize(height, width, self.factor, self.min_pixels, self.max_pixels))
 
     def num_image_tokens(self, height: int, width: int) -> int:
         """Language-model tokens for an image of height x width px, without touching pixels."""
@@ -347,9 +373,9 @@ class ImageProcessor:
         grid_t = len(indices) // self.temporal_patch_size
         height, width = _common_frame_size(frames, sorted(set(indices.tolist())))
         max_pixels = frame_max_pixels(grid_t, self.max_pixels, self.factor, max_tokens)
-        h, w = smart_resize(
+        h, w = self._fit_side(*smart_resize(
             height, width, self.factor, min(self.min_pixels, max_pixels), max_pixels
-        )
+        ))
         tokens = grid_t * (h // self.factor) * (w // self.factor)
         if tokens > max_tokens:
             raise VideoInputError(

@@ -90,3 +90,45 @@ def test_onnx_package_runs_any_grid_like_torch(tmp_path):
             want = model.encode_images(pixels(grid), grid).numpy()
         got = engine.backend.encode(pixels(grid).numpy(), np.array(grid))
         assert got.shape == want.shape and np.abs(got - want).max() < 1e-4, grid
+
+
+def test_index_mode_package_caps_large_images_and_names_oversize_grids(tmp_path):
+    """A model whose tables end at a grid side (the shipped v1 package: 64 patches) runs any
+    image at the largest size its tables take, in both backends' engines, and a grid beyond
+    the tables given to the backend directly is a ModelInputError, not onnxruntime's Gather."""
+    from PIL import Image
+
+    from vlagent.perception import engine as E
+    from vlagent.perception.export.package import export_package
+    from vlagent.perception.model import ModelInputError
+    from vlagent.perception.tokenizer import (
+        IM_END,
+        IMAGE_PAD,
+        VIDEO_PAD,
+        VISION_END,
+        VISION_START,
+        build_small_tokenizer,
+    )
+
+    tok = build_small_tokenizer()
+    ids = tok.special_ids
+    base = Qwen2VLConfig.from_dict(hf_config(
+        vocab_size=tok.vocab_size, image_token_id=ids[IMAGE_PAD], video_token_id=ids[VIDEO_PAD],
+        vision_start_token_id=ids[VISION_START], vision_end_token_id=ids[VISION_END], eos_token_id=ids[IM_END]).to_dict())
+    torch.manual_seed(0)
+    model = Qwen2VL(base.replace(vision=dataclasses.replace(base.vision, learned_abs_pos=True, abs_pos_max_side=8))).eval()
+    checkpoint = tmp_path / "checkpoint"
+    model.save_pretrained(checkpoint)
+    tok.save(checkpoint / "tokenizer.json")
+    export_package(checkpoint, tmp_path / "package")
+    assert model.config.vision.max_grid_side == 8 and model.config.vision.max_input_side == 8 * 14
+    tablet = Image.fromarray(np.random.default_rng(0).integers(0, 255, (2560, 1600, 3), dtype=np.uint8))
+    prompt = "<|vision_start|><|image_pad|><|vision_end|>Find Wi-Fi"
+    for backend, path in (("onnx", tmp_path / "package"), ("torch", checkpoint)):
+        engine = E.load(path, backend=backend, max_pixels=1024 * 28 * 28)
+        assert engine.processor.resized_size(2560, 1600) == (112, 56)  # 8 x 4 patches: the tables' side
+        grid = engine.prepare([prompt], [[tablet]]).image_input.grid_thw
+        assert grid.tolist() == [[1, 8, 4]]
+        assert engine.generate(prompt, [tablet], max_new_tokens=2).prompt_tokens > 0
+    with pytest.raises(ModelInputError, match="grid side 90 patches exceeds abs_pos_max_side 8"):
+        E.load(tmp_path / "package", backend="onnx").backend.encode(pixels([[1, 90, 56]]).numpy(), np.array([[1, 90, 56]]))

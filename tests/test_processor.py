@@ -388,3 +388,23 @@ def test_video_frames_must_share_one_size():
         ImageProcessor().preprocess_video([])
     with pytest.raises(VideoInputError, match=r"\[T, H, W, C\]"):
         ImageProcessor().preprocess_video(noise(100, 160))  # one image, not a clip
+
+
+def test_max_side_caps_the_longer_model_input_side_keeping_the_aspect():
+    free = ImageProcessor(max_pixels=1024 * 28 * 28)
+    capped = free.with_max_side(896)
+    assert free.resized_size(2560, 1600) == (1120, 700) and free.max_side is None  # the copy is new
+    assert capped.resized_size(2560, 1600) == (896, 560)  # 64 x 40 patches
+    assert capped.resized_size(1600, 2560) == (560, 896)  # landscape: the width is the longer side
+    assert capped.resized_size(2400, 1080) == (896, 392)
+    assert capped.resized_size(448, 196) == free.resized_size(448, 196)  # already within: untouched
+    assert capped.num_image_tokens(2560, 1600) == 32 * 20
+    assert capped.with_max_side(2000) is capped and capped.with_max_side(None) is capped
+    assert capped.with_max_side(448).max_side == 448
+    clip = capped.preprocess_video(np.zeros((2, 2560, 1600, 3), np.uint8))
+    assert clip.grid_thw.tolist() == [[1, 64, 40]]
+    image = capped.preprocess_image(np.zeros((2560, 1600, 3), np.uint8))
+    assert image.grid_thw.tolist() == [[1, 64, 40]] and image.pixel_values.shape[0] == 64 * 40
+    for bad in (0, 27, 900, 896.0, "896"):
+        with pytest.raises(ValueError, match="max_side"):
+            ImageProcessor(max_side=bad)

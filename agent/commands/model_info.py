@@ -34,6 +34,7 @@ def model_info(
             processor = ImageProcessor.from_config(settings, **overrides) if settings.is_file() else ImageProcessor(**overrides)
     except (ValueError, OSError) as exc:  # ConfigError included: one line at the CLI boundary, naming MODEL
         raise ConfigError(f"MODEL {model}: {exc}") from None
+    processor = processor.with_max_side(config.vision.max_input_side)  # as perception.engine.load does
 
     typer.echo(f"model: {name}")
     counts = param_counts(config)
@@ -52,4 +53,6 @@ def model_info(
     tokens = processor.num_image_tokens(height, width)
     patch = config.vision.patch_size
     typer.echo(f"image {width}x{height} -> model input {w}x{h} px (WxH), grid {w // patch}x{h // patch} patches, "
-               f"{tokens} tokens (min_pixels {processor.min_pixels}, max_pixels {processor.max_pixels})")
+               f"{tokens} tokens (min_pixels {processor.min_pixels}, max_pixels {processor.max_pixels}"
+               + (f", longest side at most {processor.max_side} px: the model's position tables" if processor.max_side else "")
+               + ")")

@@ -49,7 +49,7 @@ def _processor_for(engine, kwargs) -> ImageProcessor:
                        param="mm_processor_kwargs")
     return ImageProcessor(min_pixels=low, max_pixels=high, patch_size=base.patch_size,
                           temporal_patch_size=base.temporal_patch_size, merge_size=base.merge_size,
-                          image_mean=base.image_mean, image_std=base.image_std, threads=1)
+                          image_mean=base.image_mean, image_std=base.image_std, threads=1, max_side=base.max_side)
 
 
 def _prompt_and_images(body: ChatRequest, allowed_root: Path | None):

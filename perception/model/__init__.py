@@ -7,12 +7,13 @@ first access, so config arithmetic stays available to the CLI.
 from vlagent.perception.model.config import (
     QWEN2_VL_2B,
     ConfigError,
+    ModelInputError,
     Qwen2VLConfig,
     TextConfig,
     VisionConfig,
 )
 
-__all__ = ["QWEN2_VL_2B", "ConfigError", "Qwen2VL", "Qwen2VLConfig", "TextConfig", "VisionConfig"]
+__all__ = ["QWEN2_VL_2B", "ConfigError", "ModelInputError", "Qwen2VL", "Qwen2VLConfig", "TextConfig", "VisionConfig"]
 
 
 def __getattr__(name: str):

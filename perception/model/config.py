@@ -15,7 +15,14 @@ from pathlib import Path
 
 from vlagent.perception.errors import (
     ConfigError,  # the one ConfigError, shared with the agent's config
+    VlagentError,
 )
+
+
+class ModelInputError(VlagentError, ValueError):
+    """Inputs that do not fit each other or the model (pad tokens vs features, grids vs pixel
+    rows, a patch grid beyond the position tables). Defined here, without torch, so that both
+    backends raise the same error."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,31 @@ class VisionConfig:
     def relative_abs_pos(self) -> bool:
         """Whether the abs-position tables are read at relative coordinates (`abs_pos_ref_grid`)."""
         return self.abs_pos_ref_grid is not None  # __post_init__: only with learned_abs_pos
+
+    @property
+    def max_grid_side(self) -> int | None:
+        """Patches per side the tower can take, or None for any: index-mode learned tables
+        (`abs_pos_max_side` rows each) end there."""
+        return self.abs_pos_max_side if self.learned_abs_pos and not self.relative_abs_pos else None
+
+    @property
+    def max_input_side(self) -> int | None:
+        """The longest model-input side in px (a multiple of patch x merge) whose patch grid fits
+        `max_grid_side`, or None for any."""
+        side = self.max_grid_side
+        if side is None:
+            return None
+        return side // self.spatial_merge_size * self.spatial_merge_size * self.patch_size
+
+    def check_grid(self, grid_thw) -> None:
+        """ModelInputError when a (frames, rows, cols) grid in patches [k, 3] has a side
+        beyond `max_grid_side`."""
+        side = self.max_grid_side
+        longest = max((max(int(row[1]), int(row[2])) for row in grid_thw), default=0)
+        if side is not None and longest > side:
+            raise ModelInputError(f"grid side {longest} patches exceeds abs_pos_max_side {side}: this model's "
+                                  f"learned position tables end there (model-input sides up to "
+                                  f"{self.max_input_side} px; lower max_pixels or resize)")
 
     @property
     def head_dim(self) -> int:

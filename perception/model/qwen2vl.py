@@ -20,15 +20,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from vlagent.perception import positions as P
-from vlagent.perception.errors import VlagentError
-from vlagent.perception.model.config import Qwen2VLConfig
+from vlagent.perception.model.config import ModelInputError, Qwen2VLConfig
 from vlagent.perception.model.text import KV, TextModel
 from vlagent.perception.model.vision import VisionTower
 from vlagent.perception.model.weights import check_state_dict, read_state_dict, write_checkpoint
-
-
-class ModelInputError(VlagentError, ValueError):
-    """Inputs that do not fit each other (pad tokens vs features, grids vs pixel rows)."""
 
 
 @dataclass
@@ -69,8 +64,7 @@ class Qwen2VL(nn.Module):
             raise ModelInputError(f"pixel_values must be [N, {cfg.patch_dim}], got {tuple(pixel_values.shape)}")
         if pixel_values.shape[0] != int(grid.prod(-1).sum()):
             raise ModelInputError(f"{pixel_values.shape[0]} pixel rows but grids {grid.tolist()} need {int(grid.prod(-1).sum())}")
-        if cfg.learned_abs_pos and not cfg.relative_abs_pos and grid[:, 1:].max() > cfg.abs_pos_max_side:
-            raise ModelInputError(f"grid side {grid[:, 1:].max()} exceeds abs_pos_max_side {cfg.abs_pos_max_side}")
+        cfg.check_grid(grid)
         device = pixel_values.device
         pos = torch.from_numpy(P.vision_positions(grid, cfg.spatial_merge_size)).to(device)
         cu = torch.from_numpy(P.vision_cu_seqlens(grid)).to(device)
