@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from vlagent.perception.errors import VlagentError
+from vlagent.perception.errors import ConfigError, VlagentError
 from vlagent.perception.image_ops import ImageInputError, resize_bicubic, to_rgb_image
 from vlagent.perception.video import (
     VIDEO_FPS,
@@ -264,11 +264,11 @@ class ImageProcessor:
             ("merge_size", merge_size),
         ):
             if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+                raise ConfigError(f"{name} must be a positive int, got {value!r}")
         if min_pixels > max_pixels:
-            raise ValueError(f"min_pixels ({min_pixels}) exceeds max_pixels ({max_pixels})")
+            raise ConfigError(f"min_pixels ({min_pixels}) exceeds max_pixels ({max_pixels})")
         if len(image_mean) != 3 or len(image_std) != 3 or min(image_std) <= 0:
-            raise ValueError(f"need 3 means and 3 positive stds, got {image_mean} and {image_std}")
+            raise ConfigError(f"need 3 means and 3 positive stds, got {image_mean} and {image_std}")
         self.min_pixels = min_pixels
         self.max_pixels = max_pixels
         self.patch_size = patch_size
@@ -278,10 +278,10 @@ class ImageProcessor:
         self.image_std = tuple(float(v) for v in image_std)
         self.threads = threads if threads is not None else default_threads()
         if self.threads < 1:
-            raise ValueError(f"threads must be >= 1, got {threads}")
+            raise ConfigError(f"threads must be >= 1, got {threads}")
         factor = patch_size * merge_size
         if max_side is not None and (not isinstance(max_side, int) or max_side < factor or max_side % factor):
-            raise ValueError(f"max_side must be None or a positive multiple of {factor} px, got {max_side!r}")
+            raise ConfigError(f"max_side must be None or a positive multiple of {factor} px, got {max_side!r}")
         self.max_side = max_side
 
     def with_max_side(self, max_side: int | None) -> "ImageProcessor":

@@ -63,3 +63,15 @@ def test_ground_rejects_bad_input(tmp_path):
     assert bad_image.returncode == 2 and "cannot read image" in bad_image.stdout + bad_image.stderr
     bad_model = ground_cli("--image", str(tmp_path / "not.png"), "--query", "x", "--model", str(tmp_path / "none"))
     assert bad_model.returncode == 2 and "not a directory" in bad_model.stdout + bad_model.stderr
+
+
+def test_ground_names_pixel_limits_that_do_not_fit_and_runs_a_tablet_at_any_budget(tmp_path):
+    image = tmp_path / "tablet.png"
+    Image.new("RGB", (1600, 2560), (240, 240, 240)).save(image)
+    low = ground_cli("--image", str(image), "--query", "x", "--max-pixels", "10")
+    assert low.returncode == 2 and "min_pixels (3136) exceeds max_pixels (10)" in low.stdout + low.stderr
+    assert "internal error" not in low.stdout + low.stderr
+    # 1024 tokens on a tablet: the shipped model's tables end at 64 patches a side, so it runs at that size
+    big = ground_cli("--image", str(image), "--query", "x", "--max-pixels", str(1024 * 28 * 28))
+    assert big.returncode in (0, 1), big.stdout + big.stderr
+    assert json.loads(big.stdout)["image_size"] == [1600, 2560]
