@@ -234,7 +234,10 @@ def section(table: list[dict], fixed: dict, model: Path, threads: int | None, sc
             lines.append(f"| {r['budget']} | {r['tokens']} | n/a | n/a | n/a | n/a |")
     skipped = [r["budget"] for r in table if not r["supported"]]
     note = (f"- Not run: {', '.join(skipped)}: the patch grid of a 1080x2400 screen exceeds the model's learned "
-            "absolute position table (`abs_pos_max_side` patches per side, the tiny model's extension).\n"
+            "absolute position table (`abs_pos_max_side` patches per side, the tiny model's extension). The "
+            "engine runs such requests at the largest size the tables take (longer side capped, "
+            "`ImageProcessor.max_side`, set by `perception.engine.load`), so they would measure that size, "
+            "not the budget.\n"
             if skipped else "")
     body = "\n".join(lines)
     return f"""{SECTION}
