@@ -84,6 +84,12 @@ def test_onnx_package_runs_any_grid_like_torch(tmp_path):
 
     names = [i.name for i in ort.InferenceSession(str(tmp_path / "package" / "vision.onnx")).get_inputs()]
     assert names == ["pixel_values", "positions", "cu_seqlens", "abs_coords"]
+    import onnx
+
+    # the tables keep their names (one copy each), so perception/train/from_package.py reads them back
+    tables = [i.name for i in onnx.load(str(tmp_path / "package" / "vision.onnx"), load_external_data=False).graph.initializer
+              if list(i.dims) == [8, model.config.vision.embed_dim]]
+    assert sorted(tables) == ["visual.pos_col.weight", "visual.pos_row.weight"]
     # a tablet (1600x2560 px at 1024 tokens: 90x56 patches), a landscape screen, and two frames of different sizes
     for grid in ([[1, 90, 56]], [[1, 14, 32]], [[1, 6, 4], [1, 20, 12]]):
         with torch.no_grad():

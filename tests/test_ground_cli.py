@@ -71,7 +71,7 @@ def test_ground_names_pixel_limits_that_do_not_fit_and_runs_a_tablet_at_any_budg
     low = ground_cli("--image", str(image), "--query", "x", "--max-pixels", "10")
     assert low.returncode == 2 and "min_pixels (3136) exceeds max_pixels (10)" in low.stdout + low.stderr
     assert "internal error" not in low.stdout + low.stderr
-    # 1024 tokens on a tablet: the shipped model's tables end at 64 patches a side, so it runs at that size
+    # 1024 tokens on a tablet: the shipped model reads its position tables at relative coordinates
     big = ground_cli("--image", str(image), "--query", "x", "--max-pixels", str(1024 * 28 * 28))
     assert big.returncode in (0, 1), big.stdout + big.stderr
     assert json.loads(big.stdout)["image_size"] == [1600, 2560]

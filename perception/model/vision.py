@@ -96,7 +96,9 @@ def lerp_rows(table: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
     frac = (coords - low)[:, None].to(table.dtype)
     low = low.long()
     high = (low + 1).clamp(max=last)
-    return table[low] * (1 - frac) + table[high] * frac
+    # index_select rather than table[low]: exported, it reads the named table itself (one Gather),
+    # where advanced indexing left a renamed copy of the table per read (from_package reads names)
+    return table.index_select(0, low) * (1 - frac) + table.index_select(0, high) * frac
 
 
 class PatchMerger(nn.Module):
