@@ -22,6 +22,16 @@ def hf_config(vocab_size=300, image_token_id=290, video_token_id=291, vision_sta
         tie_word_embeddings=tie)
 
 
+def small_tokenizer_hf_config(tokenizer, **overrides):
+    """`hf_config` with the vocabulary and special ids of vlagent's small tokenizer (`build_small_tokenizer`)."""
+    from vlagent.perception.tokenizer import IM_END, IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_START
+
+    ids = tokenizer.special_ids
+    return hf_config(vocab_size=tokenizer.vocab_size, image_token_id=ids[IMAGE_PAD], video_token_id=ids[VIDEO_PAD],
+                     vision_start_token_id=ids[VISION_START], vision_end_token_id=ids[VISION_END],
+                     eos_token_id=ids[IM_END], **overrides)
+
+
 def hf_model(config, seed=0):
     """A random HF Qwen2VLForConditionalGeneration in eval mode, fp32."""
     from transformers import Qwen2VLForConditionalGeneration

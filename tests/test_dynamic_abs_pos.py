@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.qwen2vl_tiny import hf_config
+from tests.qwen2vl_tiny import hf_config, small_tokenizer_hf_config
 from vlagent.perception import positions as P
 from vlagent.perception.model import ConfigError, Qwen2VL, Qwen2VLConfig
 from vlagent.perception.model.vision import lerp_rows
@@ -99,7 +99,7 @@ def test_onnx_package_runs_any_grid_like_torch(tmp_path):
 
 
 def test_index_mode_package_caps_large_images_and_names_oversize_grids(tmp_path):
-    """A model whose tables end at a grid side (the shipped v1 package: 64 patches) runs any
+    """A model whose tables end at a grid side (v1, shipped until v5: 64 patches) runs any
     image at the largest size its tables take, in both backends' engines, and a grid beyond
     the tables given to the backend directly is a ModelInputError, not onnxruntime's Gather."""
     from PIL import Image
@@ -107,20 +107,10 @@ def test_index_mode_package_caps_large_images_and_names_oversize_grids(tmp_path)
     from vlagent.perception import engine as E
     from vlagent.perception.export.package import export_package
     from vlagent.perception.model import ModelInputError
-    from vlagent.perception.tokenizer import (
-        IM_END,
-        IMAGE_PAD,
-        VIDEO_PAD,
-        VISION_END,
-        VISION_START,
-        build_small_tokenizer,
-    )
+    from vlagent.perception.tokenizer import build_small_tokenizer
 
     tok = build_small_tokenizer()
-    ids = tok.special_ids
-    base = Qwen2VLConfig.from_dict(hf_config(
-        vocab_size=tok.vocab_size, image_token_id=ids[IMAGE_PAD], video_token_id=ids[VIDEO_PAD],
-        vision_start_token_id=ids[VISION_START], vision_end_token_id=ids[VISION_END], eos_token_id=ids[IM_END]).to_dict())
+    base = Qwen2VLConfig.from_dict(small_tokenizer_hf_config(tok).to_dict())
     torch.manual_seed(0)
     model = Qwen2VL(base.replace(vision=dataclasses.replace(base.vision, learned_abs_pos=True, abs_pos_max_side=8))).eval()
     checkpoint = tmp_path / "checkpoint"
