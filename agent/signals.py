@@ -1,7 +1,9 @@
 """SIGTERM and SIGINT end an episode promptly; the final record is written with signals held.
 
 `interrupt_on_sigterm()` makes SIGTERM behave like Ctrl-C for the duration of a `with`
-block: both raise `KeyboardInterrupt` in the main thread at once, also out of a sleep, a
+block, and SIGINT too when the process inherited it ignored (a background job of a script
+starts with SIGINT ignored, and Python then never installs its handler, so `kill -INT` would
+do nothing): both raise `KeyboardInterrupt` in the main thread at once, also out of a sleep, a
 wait on the policy or a blocked read, and the loop records the episode as "cancelled" with
 every finished step kept (`vlagent.agent.loop`). A flag checked between steps would let a
 3600 s wait or a hung policy outlive the signal, which is why it is an exception.
@@ -25,15 +27,17 @@ def _main_thread() -> bool:
 
 @contextmanager
 def interrupt_on_sigterm() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt inside the block (main thread only; elsewhere a no-op)."""
+    """SIGTERM and SIGINT raise KeyboardInterrupt inside the block (main thread only; elsewhere a
+    no-op), whatever their handlers were; both are restored afterwards."""
     if not _main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextmanager

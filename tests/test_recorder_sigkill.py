@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from PIL import Image
 
 from vlagent.agent.episode import load_episode
@@ -20,14 +21,16 @@ stable_frames = 2
 """
 
 
-def _start(tmp_path, trial):
+def _start(tmp_path, trial, sigint_ignored=False):
     config = tmp_path / "slow.toml"
     config.write_text(CONFIG)
     out = tmp_path / f"ep{trial}"
     command = [sys.executable, "-m", "vlagent.agent.cli", "run", "--env", "sim-phone:0", "--task", "multi.send_contact_number",
                "--policy", "oracle", "--record", str(out), "--config", str(config), "--headless",
                "--env-opt", "width=360", "--env-opt", "height=800", "--env-opt", f"state_file={tmp_path / 'state.json'}"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # sigint_ignored: started as a background job of a script is (SIGINT inherited as ignored)
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=ignore)
     return process, out
 
 
@@ -68,8 +71,9 @@ def test_sigkill_at_random_moments_loses_at_most_the_step_in_flight(tmp_path):
     assert len({steps for steps, _ in outcomes}) >= 2, outcomes  # ... at different steps
 
 
-def test_ctrl_c_finishes_the_record_as_cancelled(tmp_path):
-    process, out = _start(tmp_path, "int")
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["foreground", "sigint-inherited-ignored"])
+def test_ctrl_c_finishes_the_record_as_cancelled(tmp_path, sigint_ignored):
+    process, out = _start(tmp_path, "int", sigint_ignored)
     _wait_for(out / "steps.jsonl", process)
     deadline = time.monotonic() + 30
     while (out / "steps.jsonl").read_bytes().count(b"\n") < 2:
